@@ -1,0 +1,76 @@
+"""Closed choices shared by the package, the workflow and the CLI.
+
+Every choice a user can make in ``config.yaml`` that has a fixed set of values is an Enum
+here; the JSON schema of the workflow lists the same values (a test keeps them in sync).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Method(str, Enum):
+    """Segmentation methods of the report (Table 2 / Table 4 names, lower case)."""
+
+    GEM = "gem"  # Method 1: argmax of CA_CLIP
+    GEMW = "gemw"  # Method 1 restricted to the image's ground-truth classes
+    AGGGEM = "agggem"  # Method 2: (SA / colsum(SA))^T @ CA_CLIP
+    AGGGEMW = "agggemw"  # Method 2 restricted to ground-truth classes
+    AGGSD = "aggsd"  # Method 2 on SD cross-attention, GT-class prompt (WSSS)
+    DIFFSEGCLUST = "diffsegclust"  # Method 3: DiffSeg clusters labelled by CA_CLIP
+    SPECCLUST = "specclust"  # Method 3: spectral clusters of SA labelled by CA_CLIP
+    GTCLUST = "gtclust"  # Method 3 on ground-truth segments (oracle clusters)
+    GRABCUT = "grabcut"  # the report's failed graph-cut variant, done properly
+
+    @property
+    def needs_self_attention(self) -> bool:
+        """Whether the method reads the empty-prompt SD self-attention cache (``sd_sa``)."""
+        return self in {Method.AGGGEM, Method.AGGGEMW, Method.DIFFSEGCLUST, Method.SPECCLUST,
+                        Method.GRABCUT}
+
+    @property
+    def needs_gem(self) -> bool:
+        """Whether the method reads the GEM patch-text cosines (``gem``)."""
+        return self is not Method.AGGSD
+
+    @property
+    def needs_sd_gt(self) -> bool:
+        """Whether the method reads the GT-prompt SD pass (``sd_gt``)."""
+        return self is Method.AGGSD
+
+    @property
+    def uses_ground_truth(self) -> bool:
+        """Whether the method sees ground-truth classes or segments (not zero-shot)."""
+        return self in {Method.GEMW, Method.AGGGEMW, Method.AGGSD, Method.GTCLUST}
+
+
+class Fidelity(str, Enum):
+    """``report`` reproduces the report's code and its quirks; ``corrected`` fixes them."""
+
+    REPORT = "report"
+    CORRECTED = "corrected"
+
+
+class Preset(str, Enum):
+    """Model presets: ``tiny`` and ``sd15-random`` use seeded random weights."""
+
+    TINY = "tiny"
+    SD15_RANDOM = "sd15-random"
+    REAL = "real"
+
+
+class DatasetKind(str, Enum):
+    """On-disk dataset layouts langseg reads (the demo is written in the VOC2012 layout)."""
+
+    VOC2012 = "voc2012"
+    CONTEXT = "context"
+    COCOSTUFF = "cocostuff"
+    CITYSCAPES = "cityscapes"
+
+
+class Device(str, Enum):
+    """Where extraction runs: ``auto`` picks CUDA when available."""
+
+    AUTO = "auto"
+    CPU = "cpu"
+    CUDA = "cuda"
