@@ -1,0 +1,190 @@
+"""Storage codecs for self-attention (SA) maps: ``(N, N)`` row-stochastic, peaked rows.
+
+Every codec turns a float SA map into an :class:`EncodedSA` (a compact ``values`` array plus
+optional per-row scales) and back. Every decoder returns ``(N, N) float32`` whose rows are
+RE-NORMALISED to sum to 1, so a decoded map is row-stochastic again whatever the rounding did.
+
+Codecs (sizes and agreement measured by ``benchmarks/bench_cache.py``):
+
+* ``fp16-zstd``: float16 values, lossless blosc-zstd (level 3, byte shuffle) in the store.
+  Positive entries that float16 would round to 0 (below 3e-8) are stored as its smallest
+  subnormal 6e-8 instead, so an entry that is > 0 stays > 0 (the support is kept, see below).
+* ``u8-rowmax``: ``round(255 * p / rowmax)`` as uint8 plus the float32 row maxima; linear steps,
+  absolute error <= rowmax / 510. Entries below rowmax / 510 decode to 0 (the support is lost).
+* ``u8-sqrt``: companded uint8: ``c = round(254 * sqrt(p / rowmax))``, stored as ``c + 1`` for
+  ``p > 0`` and 0 for ``p == 0``; decodes ``(c / 254)^2 * rowmax``, and ``c == 0`` (entries below
+  ``rowmax * 3.9e-6``) to ``rowmax * (0.25 / 254)^2``. Absolute error <= rowmax / 254 at the row
+  maximum, finer in the tail; the support is kept exactly.
+* ``u8-pow0.6`` (the default): as ``u8-sqrt`` with exponent 0.6 instead of 0.5 (entries below
+  ``rowmax * 3.1e-5`` share the lowest positive code); absolute error <= rowmax / 305 at the
+  row maximum: a coarser tail, smaller stores.
+
+Support: the report's DiffSeg port takes ``log`` of the maps without an epsilon, so a map with a
+single zero entry gets a NaN KL and drops out of the merging. With a codec that flushes small
+positive entries to 0 (``u8-rowmax``) every map holds zeros and DiffSegClust fails; the other
+codecs map zero to zero and positive to positive. Pure numpy, no I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+
+
+class SACodec(str, Enum):
+    """How SA maps are stored (config ``cache.sa_codec``; ``default`` picks DEFAULT_SA_CODEC)."""
+
+    FP16_ZSTD = "fp16-zstd"
+    U8_ROWMAX = "u8-rowmax"
+    U8_SQRT = "u8-sqrt"
+    U8_POW06 = "u8-pow0.6"
+
+    @classmethod
+    def parse(cls, name: SACodec | str) -> SACodec:
+        """The codec called ``name``; ``"default"`` gives :data:`DEFAULT_SA_CODEC`.
+
+        Raises:
+            ValueError: naming the allowed codec names.
+        """
+        if isinstance(name, cls):
+            return name
+        if name == "default":
+            return DEFAULT_SA_CODEC
+        try:
+            return cls(name)
+        except ValueError:
+            allowed = ", ".join(["default", *(codec.value for codec in cls)])
+            raise ValueError(f"unknown SA codec {name!r}; allowed: {allowed}") from None
+
+
+# Chosen from benchmarks/bench_cache.py (4 proxy images, N = 4096): 3.8 MiB per image (fp16-zstd
+# 8.4, u8-sqrt 4.6), max abs error 3e-4, AggGEM / DiffSegClust / SpecClust predictions equal to
+# those from float32 SA on 100 % of pixels, and it keeps the support the DiffSeg port's KL needs.
+DEFAULT_SA_CODEC = SACodec.U8_POW06
+
+_COMPANDING_EXPONENT = {SACodec.U8_SQRT: 0.5, SACodec.U8_POW06: 0.6}
+_LEVELS = 254  # companded codes c in [0, 254], stored as c + 1; code 0 = exact zero
+_FP16_MIN_NORMAL = np.float32(2.0**-14)  # below it float16 is subnormal: k * 2^-24, k < 1024
+_ROW_SUM_TOLERANCE = 1e-3
+
+
+@dataclass(frozen=True)
+class EncodedSA:
+    """An encoded SA map.
+
+    Attributes:
+        codec: how ``values`` were made.
+        values: ``(N, N)`` float16 (``fp16-zstd``) or uint8 (the ``u8-*`` codecs).
+        row_scale: ``(N,) float32`` row maxima of the input (``u8-*``), ``None`` for fp16.
+    """
+
+    codec: SACodec
+    values: np.ndarray
+    row_scale: np.ndarray | None
+
+
+def values_dtype(codec: SACodec) -> np.dtype:
+    """The dtype of :attr:`EncodedSA.values` for ``codec``."""
+    return np.dtype(np.float16) if codec is SACodec.FP16_ZSTD else np.dtype(np.uint8)
+
+
+def has_row_scale(codec: SACodec) -> bool:
+    """Whether ``codec`` stores per-row float32 maxima next to the values."""
+    return codec is not SACodec.FP16_ZSTD
+
+
+def check_sa(sa: np.ndarray) -> None:
+    """Raise ValueError unless ``sa`` is a square float map, finite, >= 0, rows summing to 1."""
+    if not isinstance(sa, np.ndarray) or sa.ndim != 2 or sa.shape[0] != sa.shape[1]:
+        shape = getattr(sa, "shape", type(sa).__name__)
+        raise ValueError(f"SA must be a square (N, N) numpy array, got {shape}")
+    if not np.issubdtype(sa.dtype, np.floating):
+        raise ValueError(f"SA must be float32 or float64, got {sa.dtype}")
+    if not np.all(np.isfinite(sa)) or sa.min() < 0:
+        raise ValueError("SA must be finite and non-negative (attention probabilities)")
+    sums = sa.sum(axis=1, dtype=np.float64)
+    worst = float(np.abs(sums - 1.0).max())
+    if worst > _ROW_SUM_TOLERANCE:
+        raise ValueError(f"SA rows (queries) must sum to 1 within {_ROW_SUM_TOLERANCE}; "
+                         f"the worst row is off by {worst:.3g}")
+
+
+def float16_keeping_support(values: np.ndarray) -> np.ndarray:
+    """Round float32 values >= 0 to float16 (nearest, ties to even), but store positive values
+    that would round to 0 as the smallest subnormal 2^-24 (about 6e-8).
+
+    numpy's own cast is slow (about 1 s for 4096^2) when many results are subnormal, so
+    subnormal results are computed as their bit patterns ``rint(p * 2^24)`` instead.
+
+    Returns:
+        ``values.shape`` float16.
+    """
+    normal = np.maximum(values, _FP16_MIN_NORMAL).astype(np.float16).view(np.uint16)
+    subnormal = np.minimum(np.rint(values * np.float32(2.0**24)), 1024).astype(np.uint16)
+    subnormal[(subnormal == 0) & (values > 0)] = 1  # 1024 is 2^-14's bit pattern: exact
+    return np.where(values < _FP16_MIN_NORMAL, subnormal, normal).view(np.float16)
+
+
+def encode_sa(sa: np.ndarray, codec: SACodec | str) -> EncodedSA:
+    """Encode one SA map.
+
+    Args:
+        sa: ``(N, N)`` float32/float64, finite, >= 0, rows sum to 1 (within 1e-3).
+        codec: a :class:`SACodec` or its name (``"default"`` allowed).
+
+    Returns:
+        The :class:`EncodedSA`; ``values`` has ``sa``'s shape.
+    """
+    codec = SACodec.parse(codec)
+    check_sa(sa)
+    sa32 = np.asarray(sa, dtype=np.float32)
+    if codec is SACodec.FP16_ZSTD:
+        return EncodedSA(codec, float16_keeping_support(sa32), None)
+    row_max = sa32.max(axis=1)  # > 0: a row summing to 1 has a positive entry
+    ratio = sa32 / row_max[:, None]  # in [0, 1]
+    if codec is SACodec.U8_ROWMAX:
+        return EncodedSA(codec, np.rint(ratio * 255).astype(np.uint8), row_max)
+    exponent = _COMPANDING_EXPONENT[codec]
+    companded = np.sqrt(ratio) if exponent == 0.5 else np.power(ratio, np.float32(exponent))
+    codes = np.rint(companded * _LEVELS).astype(np.uint8) + np.uint8(1)
+    codes[sa32 == 0] = 0
+    return EncodedSA(codec, codes, row_max)
+
+
+def decode_table(codec: SACodec) -> np.ndarray:
+    """``(256,) float32``: the value of each uint8 code as a fraction of the row maximum."""
+    if codec is SACodec.U8_ROWMAX:
+        return (np.arange(256) / 255.0).astype(np.float32)
+    if codec not in _COMPANDING_EXPONENT:
+        raise ValueError(f"codec {codec.value} has no uint8 decode table")
+    inverse = 1.0 / _COMPANDING_EXPONENT[codec]
+    table = np.empty(256, dtype=np.float64)
+    table[0] = 0.0
+    table[1] = (0.25 / _LEVELS) ** inverse  # c == 0: entries below half a step; a quarter step
+    table[2:] = (np.arange(1, _LEVELS + 1) / _LEVELS) ** inverse
+    return table.astype(np.float32)
+
+
+def decode_sa(encoded: EncodedSA) -> np.ndarray:
+    """Decode an :class:`EncodedSA`.
+
+    Returns:
+        ``(N, N) float32``, >= 0, rows re-normalised to sum to 1 (row-stochastic again).
+    """
+    codec = SACodec.parse(encoded.codec)
+    values = encoded.values
+    if values.ndim != 2 or values.dtype != values_dtype(codec):
+        raise ValueError(f"{codec.value} values must be 2-D {values_dtype(codec)}, "
+                         f"got {values.dtype} {values.shape}")
+    if codec is SACodec.FP16_ZSTD:
+        probs = values.astype(np.float32)
+    else:
+        if encoded.row_scale is None or encoded.row_scale.shape != values.shape[:1]:
+            raise ValueError(f"{codec.value} needs row_scale of shape {values.shape[:1]}")
+        probs = decode_table(codec)[values]
+        probs *= encoded.row_scale.astype(np.float32)[:, None]
+    sums = probs.sum(axis=1, dtype=np.float64, keepdims=True)
+    probs *= (1.0 / sums).astype(np.float32)
+    return probs

@@ -1,0 +1,102 @@
+"""Validation of the workflow configuration (``config.yaml``) against its JSON schema.
+
+The schema (``workflow/schemas/config.schema.yaml``) is the one place where workflow defaults
+live; :func:`validate_config` fills them in and turns schema violations into messages that name
+the key and say what is allowed. Method hyperparameters have their defaults in
+:class:`langseg.methods.MethodSettings` (they depend on the dataset).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, MutableMapping
+from pathlib import Path
+from typing import Any
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "workflow" / "schemas" / "config.schema.yaml"
+
+
+class ConfigError(ValueError):
+    """The configuration does not follow the schema or is inconsistent."""
+
+
+def load_schema(path: Path | str = SCHEMA_PATH) -> dict:
+    """Read the YAML JSON-schema at ``path``."""
+    import yaml
+
+    with open(path, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def _validator_with_defaults():
+    """A Draft 2020-12 validator class that also fills ``default`` values into the instance."""
+    from jsonschema import Draft202012Validator, validators
+
+    check_properties = Draft202012Validator.VALIDATORS["properties"]
+
+    def set_defaults(validator, properties, instance, schema) -> Iterator:
+        if isinstance(instance, dict):
+            for name, subschema in properties.items():
+                if "default" in subschema and name not in instance:
+                    instance[name] = _copy(subschema["default"])
+        yield from check_properties(validator, properties, instance, schema)
+
+    return validators.extend(Draft202012Validator, {"properties": set_defaults})
+
+
+def _copy(value: Any) -> Any:
+    import copy
+
+    return copy.deepcopy(value)
+
+
+def _describe(error) -> str:
+    """One line naming the key (dotted path) and what the schema allows."""
+    path = ".".join(str(part) for part in error.absolute_path) or "(top level)"
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    if error.validator == "enum":
+        allowed = ", ".join(repr(v) for v in schema.get("enum", []))
+        return f"{path}: {error.instance!r} is not allowed; allowed values: {allowed}"
+    if error.validator == "additionalProperties":
+        allowed = ", ".join(sorted(schema.get("properties", {}))) or "(see the schema)"
+        return f"{path}: {error.message}; allowed keys here: {allowed}"
+    return f"{path}: {error.message}"
+
+
+def validate_config(config: MutableMapping, schema: dict | None = None) -> MutableMapping:
+    """Validate ``config`` in place against the schema and fill in defaults.
+
+    Raises:
+        ConfigError: listing every violation as ``key.path: problem; allowed ...``, plus
+            cross-key problems the schema cannot express.
+    """
+    schema = load_schema() if schema is None else schema
+    validator = _validator_with_defaults()(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+    problems = [_describe(error) for error in errors]
+    if not problems:
+        problems = _cross_checks(config)
+    if problems:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
+    return config
+
+
+def _cross_checks(config: MutableMapping) -> list[str]:
+    """Consistency rules that span several keys."""
+    problems = []
+    for name, dataset in config["datasets"].items():
+        if dataset.get("demo") and dataset["kind"] != "voc2012":
+            problems.append(f"datasets.{name}.demo: the demo is written in the voc2012 layout; "
+                            f"set kind: voc2012 (got {dataset['kind']!r})")
+    figure3 = config.get("report", {}).get("figure3")
+    if figure3:
+        dataset = config["datasets"].get(figure3.get("dataset"))
+        if dataset is None:
+            problems.append(f"report.figure3.dataset: {figure3.get('dataset')!r} is not one of "
+                            f"the datasets {sorted(config['datasets'])}")
+        elif figure3.get("split") not in dataset["splits"]:
+            problems.append(f"report.figure3.split: {figure3.get('split')!r} is not a split of "
+                            f"dataset {figure3['dataset']!r} ({dataset['splits']})")
+    if config["models"]["preset"] == "real" and not config["models"].get("sd_path"):
+        problems.append("models.sd_path: the real preset needs the path of the SD 1.5 weights "
+                        "(a diffusers folder or a .safetensors file); see README, Model weights")
+    return problems

@@ -1,0 +1,141 @@
+"""SA codecs: hand-computed encodings, round trips on proxy attention, input validation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from langseg.cache import DEFAULT_SA_CODEC, SACodec, decode_sa, encode_sa
+from langseg.cache.codecs import decode_table
+from langseg.synthetic import proxy_self_attention, segment_map
+
+
+def _rolled(row: list[float]) -> np.ndarray:
+    """A square map whose row i is ``row`` rolled by i (every row has the same values)."""
+    return np.stack([np.roll(np.asarray(row, dtype=np.float32), i) for i in range(len(row))])
+
+
+@pytest.fixture(scope="module")
+def proxy_sa() -> np.ndarray:
+    return proxy_self_attention(segment_map(16, 3, seed=0), seed=0)  # (256, 256)
+
+
+def test_u8_rowmax_by_hand():
+    sa = _rolled([0.5, 0.25, 0.25, 0.0])
+    encoded = encode_sa(sa, SACodec.U8_ROWMAX)
+    # p / rowmax * 255 = [255, 127.5, 127.5, 0]; rint rounds half to even -> 128
+    np.testing.assert_array_equal(encoded.values[0], [255, 128, 128, 0])
+    np.testing.assert_array_equal(encoded.row_scale, [0.5] * 4)
+    # decode: [0.5, 0.5*128/255, same, 0] = [0.5, 0.250980, 0.250980, 0], sum 1.0019608
+    # renormalised: [0.499022, 0.250489, 0.250489, 0]
+    np.testing.assert_allclose(decode_sa(encoded)[0], [0.499022, 0.250489, 0.250489, 0.0],
+                               atol=1e-6)
+
+
+def test_u8_sqrt_by_hand_keeps_zero_and_tiny_entries():
+    sa = _rolled([0.8, 0.2, 0.0, 0.0])
+    encoded = encode_sa(sa, SACodec.U8_SQRT)
+    # sqrt(p / 0.8) * 254 = [254, 127, 0, 0] -> stored +1 for p > 0, 0 for p == 0
+    np.testing.assert_array_equal(encoded.values[0], [255, 128, 0, 0])
+    # decode (c/254)^2 * 0.8 = [0.8, 0.2, 0, 0], already summing to 1
+    np.testing.assert_allclose(decode_sa(encoded)[0], [0.8, 0.2, 0.0, 0.0], atol=1e-7)
+
+    tiny = _rolled([1.0 - 1e-7, 1e-7, 0.0, 0.0])
+    encoded = encode_sa(tiny, SACodec.U8_SQRT)
+    # sqrt(1e-7) * 254 = 0.08 -> c = 0 -> code 1, decoded as rowmax * (0.25/254)^2 = 9.69e-7
+    np.testing.assert_array_equal(encoded.values[0], [255, 1, 0, 0])
+    floor = (0.25 / 254) ** 2
+    np.testing.assert_allclose(decode_sa(encoded)[0],
+                               [1 / (1 + floor), floor / (1 + floor), 0, 0], rtol=1e-5)
+
+
+def test_fp16_keeps_entries_below_the_smallest_subnormal_positive():
+    sa = _rolled([1.0 - 1e-9, 1e-9, 0.0, 0.0])
+    encoded = encode_sa(sa, SACodec.FP16_ZSTD)
+    # float16(1e-9) would be 0; it is stored as 2^-24 (bit pattern 0x0001); zero stays zero
+    np.testing.assert_array_equal(encoded.values[0].view(np.uint16), [0x3C00, 0x0001, 0, 0])
+    assert encoded.row_scale is None
+    tiny = 2.0**-24
+    np.testing.assert_allclose(decode_sa(encoded)[0], [1 / (1 + tiny), tiny / (1 + tiny), 0, 0],
+                               rtol=1e-6)
+
+
+def test_decode_tables_are_increasing_and_end_at_one():
+    for codec in (SACodec.U8_ROWMAX, SACodec.U8_SQRT, SACodec.U8_POW06):
+        table = decode_table(codec)
+        assert table[0] == 0 and table[-1] == pytest.approx(1.0)
+        assert np.all(np.diff(table) > 0)
+
+
+# per-row error bound as a fraction of the row maximum: half a quantisation step (fp16: 2^-11
+# relative; u8-rowmax: 1/510; u8-sqrt: 2 sqrt(x) * 0.5/254 <= 1/254; u8-pow0.6:
+# (1/0.6) x^(2/3) * 0.5/254 <= 1/305) plus the row-sum change undone by the renormalisation
+# (largest for u8-rowmax, which drops the tail)
+ERROR_BOUND = {SACodec.FP16_ZSTD: 1e-3, SACodec.U8_ROWMAX: 0.012, SACodec.U8_SQRT: 0.006,
+               SACodec.U8_POW06: 0.006}
+
+
+@pytest.mark.parametrize("codec", list(SACodec))
+def test_round_trip_on_proxy_attention(codec, proxy_sa):
+    encoded = encode_sa(proxy_sa, codec.value)
+    assert encoded.values.shape == proxy_sa.shape
+    decoded = decode_sa(encoded)
+    assert decoded.dtype == np.float32 and decoded.shape == proxy_sa.shape
+    np.testing.assert_allclose(decoded.sum(axis=1), 1.0, atol=1e-5)
+    row_error = np.abs(decoded - proxy_sa).max(axis=1) / proxy_sa.max(axis=1)
+    assert row_error.max() <= ERROR_BOUND[codec]
+    assert row_error.max() > 0  # lossy: a codec that stored nothing would not get here
+    if codec is not SACodec.U8_ROWMAX:
+        np.testing.assert_array_equal(decoded > 0, proxy_sa > 0)
+
+
+def test_u8_rowmax_flushes_the_tail_to_zero(proxy_sa):
+    decoded = decode_sa(encode_sa(proxy_sa, SACodec.U8_ROWMAX))
+    below = proxy_sa < proxy_sa.max(axis=1, keepdims=True) / 510
+    assert below.any() and np.all(decoded[below] == 0)
+
+
+def test_float64_input_encodes_like_float32(proxy_sa):
+    a = encode_sa(proxy_sa.astype(np.float64), SACodec.U8_SQRT)
+    b = encode_sa(proxy_sa, SACodec.U8_SQRT)
+    np.testing.assert_array_equal(a.values, b.values)
+
+
+def test_codec_names():
+    assert SACodec.parse("default") is DEFAULT_SA_CODEC
+    assert SACodec.parse("u8-rowmax") is SACodec.U8_ROWMAX
+    with pytest.raises(ValueError, match="unknown SA codec 'fp32-raw'; allowed: default, "
+                                         "fp16-zstd, u8-rowmax, u8-sqrt, u8-pow0.6"):
+        SACodec.parse("fp32-raw")
+    with pytest.raises(ValueError, match="allowed"):
+        encode_sa(np.eye(2, dtype=np.float32), "bf16")
+
+
+@pytest.mark.parametrize("bad, message", [
+    (np.ones((2, 3), np.float32) / 3, "square"),
+    (np.eye(2, dtype=np.int64), "float32 or float64"),
+    (np.array([[1.0, np.nan], [0.0, 1.0]], np.float32), "finite and non-negative"),
+    (np.array([[1.5, -0.5], [0.0, 1.0]], np.float32), "finite and non-negative"),
+    (np.array([[0.5, 0.4], [0.0, 1.0]], np.float32), "off by 0.1"),
+])
+def test_invalid_sa_is_refused(bad, message):
+    with pytest.raises(ValueError, match=message):
+        encode_sa(bad, SACodec.FP16_ZSTD)
+
+
+def test_float16_rounding_matches_numpy_except_the_kept_support():
+    from langseg.cache.codecs import float16_keeping_support
+
+    rng = np.random.default_rng(0)
+    # magnitudes from 1e-12 (rounds to 0) through subnormals (< 2^-14 = 6.1e-5) to 1
+    values = (10.0 ** rng.uniform(-12, 0, 20000)).astype(np.float32)
+    values = np.concatenate([values, np.float32([0.0, 2.0**-25, 3 * 2.0**-25, 2.0**-14, 1.0])])
+    ours = float16_keeping_support(values)
+    numpy = values.astype(np.float16)
+    flushed = (numpy == 0) & (values > 0)
+    assert flushed.sum() > 1000  # the test exercises the kept support
+    np.testing.assert_array_equal(ours[~flushed].view(np.uint16), numpy[~flushed].view(np.uint16))
+    np.testing.assert_array_equal(ours[flushed].view(np.uint16), 1)  # 2^-24
+    # 2^-25 is a tie between 0 and 2^-24: numpy rounds to even (0), we keep it positive;
+    # 3 * 2^-25 ties between 2^-24 (odd) and 2^-23 (even): 2^-23, bit pattern 2
+    np.testing.assert_array_equal(ours[-5:].view(np.uint16), [0, 1, 2, 0x0400, 0x3C00])

@@ -1,0 +1,89 @@
+# Validation of the config and the get_* helpers every rule uses. No rule lives here.
+
+import functools
+import json
+
+from langseg.config import validate_config
+from langseg.params import Method
+from langseg import workflow_plan as plan
+
+
+validate_config(config)
+PLAN = plan.WorkflowPlan.from_config(config, workdir=workflow.basedir)
+
+
+wildcard_constraints:
+    dataset="|".join(PLAN.dataset_names),
+    split="[A-Za-z0-9_-]+",
+    shard=r"\d{3}",
+    method="|".join(m.value for m in Method),
+
+
+def get_demo_root(wildcards):
+    """The generated demo folder a demo dataset's index depends on (none for real data)."""
+    return PLAN.demo_roots(wildcards.dataset)
+
+
+def get_index_params(wildcards):
+    """Dataset kind, root and listing options for index_dataset."""
+    return PLAN.index_params(wildcards.dataset, wildcards.split)
+
+
+def get_gt_params(wildcards):
+    """Dataset kind, mask size and error policy for prepare_gt."""
+    return PLAN.gt_params(wildcards.dataset)
+
+
+def get_sd_attention_params(wildcards):
+    """What changes the empty-prompt SA cache (models, fidelity, timestep, seed), nothing else."""
+    return PLAN.extraction_params(wildcards.dataset, "sd_sa")
+
+
+def get_sd_gt_params(wildcards):
+    """What changes the GT-prompt SD cache (models, fidelity, timestep, seed, dataset classes)."""
+    return PLAN.extraction_params(wildcards.dataset, "sd_gt")
+
+
+def get_gem_params(wildcards):
+    """What changes the GEM cache (models, GEM depth and resolution, dataset classes)."""
+    return PLAN.extraction_params(wildcards.dataset, "gem")
+
+
+def get_segment_caches(wildcards):
+    """The caches of one shard that a method reads (named inputs of segment)."""
+    return PLAN.segment_caches(wildcards.dataset, wildcards.split, wildcards.method, wildcards.shard)
+
+
+def get_segment_params(wildcards):
+    """The method's settings (only those it uses) and the manifests its caches must carry."""
+    return PLAN.segment_params(wildcards.dataset, wildcards.method)
+
+
+def get_shard_files(pattern):
+    """A wildcards -> files function listing ``pattern`` for every shard of the dataset split."""
+
+    def get_files(wildcards):
+        return PLAN.shard_files(pattern, wildcards)
+
+    get_files.__name__ = "get_shard_files"
+    return get_files
+
+
+def get_evaluate_params(wildcards):
+    """Dataset description and provenance written into the evaluation."""
+    return PLAN.evaluate_params(wildcards.dataset, wildcards.split, wildcards.method)
+
+
+def get_all_evaluations(wildcards):
+    """Every evaluation JSON of the config (datasets x splits x methods)."""
+    return PLAN.all_evaluations()
+
+
+def get_figure3_inputs(wildcards):
+    """Index, GT and predictions of the images shown in Figure 3."""
+    return PLAN.figure3_inputs()
+
+
+def get_report_params(wildcards):
+    """Experiment name, provenance and Figure 3 selection for the tables and figures."""
+    return PLAN.report_params()

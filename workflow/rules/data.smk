@@ -1,0 +1,42 @@
+# Datasets: the generated demo, the index of every split, and the ground truth per shard.
+
+
+rule make_demo:
+    output:
+        root=directory("resources/{dataset}/VOC2012"),
+    log:
+        "logs/make_demo/{dataset}.log",
+    conda:
+        "../envs/langseg.yaml"
+    script:
+        "../scripts/make_demo.py"
+
+
+rule index_dataset:
+    input:
+        demo=get_demo_root,
+    output:
+        index="results/{dataset}/{split}/index.tsv",
+    params:
+        dataset=get_index_params,
+    log:
+        "logs/index_dataset/{dataset}/{split}.log",
+    conda:
+        "../envs/langseg.yaml"
+    script:
+        "../scripts/index_dataset.py"
+
+
+rule prepare_gt:
+    input:
+        index="results/{dataset}/{split}/index.tsv",
+    output:
+        gt="results/{dataset}/{split}/gt/{shard}.npz",
+    params:
+        gt=get_gt_params,
+    log:
+        "logs/prepare_gt/{dataset}/{split}/{shard}.log",
+    conda:
+        "../envs/langseg.yaml"
+    script:
+        "../scripts/prepare_gt.py"

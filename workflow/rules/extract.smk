@@ -1,0 +1,62 @@
+# GPU stages: one job per shard loads its model once and writes one Zarr store (manifest last).
+# Their params hold only what changes the tensors, so method settings never rerun them.
+
+
+rule extract_sd_attention:
+    input:
+        index="results/{dataset}/{split}/index.tsv",
+        gt="results/{dataset}/{split}/gt/{shard}.npz",
+    output:
+        store=directory("results/cache/{dataset}/{split}/sd_sa/{shard}.zarr"),
+    params:
+        extraction=get_sd_attention_params,
+    resources:
+        gpu=1,
+    log:
+        "logs/extract_sd_attention/{dataset}/{split}/{shard}.log",
+    benchmark:
+        "logs/benchmarks/extract_sd_attention/{dataset}/{split}/{shard}.tsv"
+    conda:
+        "../envs/langseg.yaml"
+    script:
+        "../scripts/extract.py"
+
+
+rule extract_sd_gt:
+    input:
+        index="results/{dataset}/{split}/index.tsv",
+        gt="results/{dataset}/{split}/gt/{shard}.npz",
+    output:
+        store=directory("results/cache/{dataset}/{split}/sd_gt/{shard}.zarr"),
+    params:
+        extraction=get_sd_gt_params,
+    resources:
+        gpu=1,
+    log:
+        "logs/extract_sd_gt/{dataset}/{split}/{shard}.log",
+    benchmark:
+        "logs/benchmarks/extract_sd_gt/{dataset}/{split}/{shard}.tsv"
+    conda:
+        "../envs/langseg.yaml"
+    script:
+        "../scripts/extract.py"
+
+
+rule extract_gem:
+    input:
+        index="results/{dataset}/{split}/index.tsv",
+        gt="results/{dataset}/{split}/gt/{shard}.npz",
+    output:
+        store=directory("results/cache/{dataset}/{split}/gem/{shard}.zarr"),
+    params:
+        extraction=get_gem_params,
+    resources:
+        gpu=1,
+    log:
+        "logs/extract_gem/{dataset}/{split}/{shard}.log",
+    benchmark:
+        "logs/benchmarks/extract_gem/{dataset}/{split}/{shard}.tsv"
+    conda:
+        "../envs/langseg.yaml"
+    script:
+        "../scripts/extract.py"
