@@ -19,7 +19,13 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config.yaml"
+# config.yaml is the default experiment; `--configfile other.yaml` replaces it (instead of being
+# merged into it, which would keep the demo's datasets in every other experiment).
+if not workflow.config_settings.configfiles:
+
+    configfile: "config.yaml"
+
+
 report: "workflow/report/workflow.rst"
 
 

@@ -96,7 +96,9 @@ def _cross_checks(config: MutableMapping) -> list[str]:
         elif figure3.get("split") not in dataset["splits"]:
             problems.append(f"report.figure3.split: {figure3.get('split')!r} is not a split of "
                             f"dataset {figure3['dataset']!r} ({dataset['splits']})")
-    if config["models"]["preset"] == "real" and not config["models"].get("sd_path"):
+    sd_methods = {"agggem", "agggemw", "aggsd", "diffsegclust", "specclust", "grabcut"}
+    if (config["models"]["preset"] == "real" and not config["models"].get("sd_path")
+            and sd_methods & set(config["methods"])):
         problems.append("models.sd_path: the real preset needs the path of the SD 1.5 weights "
                         "(a diffusers folder or a .safetensors file); see README, Model weights")
     return problems

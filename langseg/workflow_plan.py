@@ -85,7 +85,7 @@ class WorkflowPlan:
         self._n_images: dict[tuple[str, str], int] = {}
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any], workdir: str | Path = ".") -> WorkflowPlan:
+    def from_config(cls, config: Mapping[str, Any]) -> WorkflowPlan:
         """Build the plan from a config already passed through ``validate_config``."""
         datasets = {}
         for name, entry in config["datasets"].items():
@@ -95,6 +95,25 @@ class WorkflowPlan:
                 splits=tuple(entry["splits"]), demo=entry["demo"],
                 max_images=entry["max_images"], on_error=entry["on_error"])
         return cls(config, datasets)
+
+    def check_inputs(self) -> None:
+        """Fail now, before any job, when a dataset split or the model weights are missing.
+
+        Lists every configured split (the errors name the path and the expected layout) and checks
+        the weights of the ``real`` preset when some method needs extraction.
+        """
+        for name, plan in self.datasets.items():
+            for split in plan.splits:
+                self.n_images(name, split)
+        from langseg.models import check_weights
+        from langseg.models.loading import clip_checkpoint
+
+        models = self.config["models"]
+        if any(m.needs_self_attention or m.needs_sd_gt for m in self.methods):
+            check_weights(models["preset"], models["sd_path"], models["clip_path"],
+                          sd_config=models["sd_config"])
+        elif models["preset"] == "real":  # GEM-only methods need only the CLIP weights
+            clip_checkpoint(models["clip_path"])
 
     # ----------------------------------------------------------------------------- datasets
     @property

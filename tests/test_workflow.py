@@ -235,3 +235,15 @@ def test_reordered_config_keys_rerun_nothing(demo_run):
     finally:
         write_config(demo_run, original)
     assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+@pytest.mark.workflow
+def test_html_report_holds_tables_and_figures_with_captions(demo_run):
+    snakemake(demo_run, "--report", "results/report.html")
+    html = (demo_run / "results/report.html").read_text(encoding="utf-8")
+    for name in ("table2_ablation.csv", "table3_multilabel.csv", "table4_benchmark.csv",
+                 "summary.csv", "class_iou_demo_val.csv", "figure2_class_iou.png",
+                 "figure3_qualitative.png"):
+        assert name in html, name
+    assert "Table 2 of the report" in html and "Figure 3 of the report" in html
+    assert '<tt class=\\"docutils literal\\">tiny</tt> models in' in html  # captions name models

@@ -9,7 +9,8 @@ from langseg import workflow_plan as plan
 
 
 validate_config(config)
-PLAN = plan.WorkflowPlan.from_config(config, workdir=workflow.basedir)
+PLAN = plan.WorkflowPlan.from_config(config)
+PLAN.check_inputs()
 
 
 wildcard_constraints:
