@@ -26,11 +26,12 @@ ALL_METHODS = ["gem", "gemw", "agggem", "agggemw", "aggsd", "diffsegclust", "spe
 
 
 def make_workdir(path: Path, **overrides) -> Path:
-    """Copy the workflow into ``path`` with a reduced demo config (3 val images, 2 shards)."""
+    """Copy the workflow (and its profiles) into ``path`` with a reduced demo config (3 val images, 2 shards)."""
     path.mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "Snakefile", path / "Snakefile")
-    shutil.copytree(REPO / "workflow", path / "workflow", dirs_exist_ok=True,
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    for folder in ("workflow", "profiles"):
+        shutil.copytree(REPO / folder, path / folder, dirs_exist_ok=True,
+                        ignore=shutil.ignore_patterns("__pycache__"))
     with open(REPO / "config.yaml", encoding="utf-8") as handle:
         config = yaml.safe_load(handle)
     config["datasets"]["demo"].update(splits=["val"], max_images=3)
@@ -105,6 +106,18 @@ def test_bad_config_fails_before_any_job(tmp_path):
     assert not (workdir / "results").exists()
 
 
+def planned_after_change(workdir: Path, change) -> dict[str, int]:
+    """Dry-run job counts after ``change(config)`` edits a copy of the config (then restored)."""
+    original = read_config(workdir)
+    changed = yaml.safe_load(yaml.safe_dump(original))
+    change(changed)
+    write_config(workdir, changed)
+    try:
+        return planned_jobs(workdir)
+    finally:
+        write_config(workdir, original)
+
+
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     """One real run of the reduced demo, shared by the tests that inspect or rerun it."""
@@ -159,42 +172,30 @@ def test_second_run_does_nothing(demo_run):
 
 @pytest.mark.workflow
 def test_method_setting_reruns_postprocessing_only(demo_run):
-    original = read_config(demo_run)
-    changed = yaml.safe_load(yaml.safe_dump(original))
-    changed["method_settings"]["diffseg"]["kl_threshold"] = 0.5
-    write_config(demo_run, changed)
-    try:
-        jobs = planned_jobs(demo_run)
-    finally:
-        write_config(demo_run, original)
+    def change(config):
+        config["method_settings"]["diffseg"]["kl_threshold"] = 0.5
+
+    jobs = planned_after_change(demo_run, change)
     assert jobs == {"segment": 2, "evaluate": 1, "write_tables": 1, "plot_figures": 1,
                     "tables": 1}
 
 
 @pytest.mark.workflow
 def test_temperature_reruns_every_clip_method_but_no_extraction(demo_run):
-    original = read_config(demo_run)
-    changed = yaml.safe_load(yaml.safe_dump(original))
-    changed["method_settings"]["temperature"] = 0.05
-    write_config(demo_run, changed)
-    try:
-        jobs = planned_jobs(demo_run)
-    finally:
-        write_config(demo_run, original)
+    def change(config):
+        config["method_settings"]["temperature"] = 0.05
+
+    jobs = planned_after_change(demo_run, change)
     assert not any(rule.startswith("extract") for rule in jobs)
     assert jobs["segment"] == 2 * 8  # every method but AggSD reads the temperature
 
 
 @pytest.mark.workflow
 def test_timestep_reruns_its_extraction(demo_run):
-    original = read_config(demo_run)
-    changed = yaml.safe_load(yaml.safe_dump(original))
-    changed["extraction"]["sd"]["sa_timestep"] = 200
-    write_config(demo_run, changed)
-    try:
-        jobs = planned_jobs(demo_run)
-    finally:
-        write_config(demo_run, original)
+    def change(config):
+        config["extraction"]["sd"]["sa_timestep"] = 200
+
+    jobs = planned_after_change(demo_run, change)
     assert jobs["extract_sd_attention"] == 2
     assert "extract_gem" not in jobs and "extract_sd_gt" not in jobs
 
