@@ -37,10 +37,7 @@ CI_METHODS = ["gem", "aggsd", "diffsegclust"]
 CI_SPLIT = "train"
 RUN_TIMEOUT_S = 1200
 # the repository parts a workflow run needs (the package itself is installed)
-COPY_IGNORE = shutil.ignore_patterns(
-    ".git", ".snakemake", "results", "resources", "logs", "langseg", "tests", "docs",
-    "benchmarks", "*.egg-info", "__pycache__", ".pytest_cache", ".ci",
-)
+COPIED = ("Snakefile", "config.yaml", "workflow", "profiles")  # what a run needs besides langseg
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -74,7 +71,13 @@ def _config_path(root: Path) -> Path:
 
 def _copy_workflow(dest: Path) -> Path:
     """Copy the workflow (Snakefile, workflow/, profiles/, config) and reduce its config."""
-    shutil.copytree(REPO, dest, ignore=COPY_IGNORE)
+    dest.mkdir(parents=True)
+    for name in COPIED:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, dest / name)
     config_path = _config_path(dest)
     config = yaml.safe_load(config_path.read_text())
     config["datasets"] = {
