@@ -248,3 +248,22 @@ def test_html_report_holds_tables_and_figures_with_captions(demo_run):
         assert name in html, name
     assert "Table 2 of the report" in html and "Figure 3 of the report" in html
     assert '<tt class=\\"docutils literal\\">tiny</tt> models in' in html  # captions name models
+
+
+@pytest.mark.workflow
+def test_corrupt_image_fails_by_default_and_is_skipped_and_counted_on_request(tmp_path):
+    workdir = make_workdir(tmp_path / "wf", methods=["gem"])
+    snakemake(workdir, "--cores", "1", "resources/demo/VOC2012")
+    image = workdir / "resources/demo/VOC2012/JPEGImages/demo_007.jpg"
+    image.write_bytes(image.read_bytes()[:2000])  # a truncated download
+    failed = snakemake(workdir, "--cores", "2", "tables", check=False)
+    assert failed.returncode != 0
+    log = (workdir / "logs/prepare_gt/demo/val/000.log").read_text()
+    assert "demo_007.jpg" in log and "truncated" in log
+    config = read_config(workdir)
+    config["datasets"]["demo"]["on_error"] = "skip"
+    write_config(workdir, config)
+    snakemake(workdir, "--cores", "2", "tables")
+    summary = pd.read_csv(workdir / "results/tables/summary.csv", comment="#")
+    assert summary["n_images"].tolist() == [2] and summary["n_skipped"].tolist() == [1]
+    assert "1 skipped" in (workdir / "results/tables/table4_benchmark.md").read_text()
