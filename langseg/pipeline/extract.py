@@ -66,8 +66,10 @@ def extract_shard(*, params: Mapping, index_path, gt_path, store_path, runtime: 
                        desc=f"{source} {Path(store_path).stem}", logger=log):
         write_batch(batch, [load_image(samples[i].image_path) for i in batch])
     writer.close()  # the manifest goes in last: only now is the store complete
+    from langseg.models.loading import resolve_device
+
     log.info(job_summary(f"extract {source} {Path(store_path).stem}", len(samples),
-                         time.perf_counter() - start, device=runtime.device.value))
+                         time.perf_counter() - start, device=str(resolve_device(runtime.device))))
 
 
 def _manifest(params: Mapping, identity: Mapping) -> dict:

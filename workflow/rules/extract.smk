@@ -10,6 +10,7 @@ rule extract_sd_attention:
         store=directory("results/cache/{dataset}/{split}/sd_sa/{shard}.zarr"),
     params:
         extraction=get_sd_attention_params,
+    threads: 2
     resources:
         gpu=1,
     log:
@@ -30,6 +31,7 @@ rule extract_sd_gt:
         store=directory("results/cache/{dataset}/{split}/sd_gt/{shard}.zarr"),
     params:
         extraction=get_sd_gt_params,
+    threads: 2
     resources:
         gpu=1,
     log:
@@ -50,6 +52,7 @@ rule extract_gem:
         store=directory("results/cache/{dataset}/{split}/gem/{shard}.zarr"),
     params:
         extraction=get_gem_params,
+    threads: 2
     resources:
         gpu=1,
     log:
