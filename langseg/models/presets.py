@@ -10,6 +10,8 @@ The ``tiny`` SD keeps the real latent geometry (512 input -> 64x64 latent, self-
 from __future__ import annotations
 
 import gzip
+import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,7 +136,22 @@ def build_random_clip(preset: Preset, *, seed: int = 0):
         raise ValueError(f"preset {preset.value!r} has no random weights; use 'tiny' or "
                          "'sd15-random'")
     arch = CLIP_ARCHITECTURES[preset]
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[]), _quiet_random_init_warning():
         torch.manual_seed(seed)
         model = open_clip.create_model(arch.model_name, pretrained=None, **arch.overrides)
     return model.eval().requires_grad_(False)
+
+
+@contextmanager
+def _quiet_random_init_warning():
+    """Hide open_clip's "No pretrained weights loaded" warning: random weights are the point."""
+    root = logging.getLogger()
+
+    def hide(record: logging.LogRecord) -> bool:
+        return "No pretrained weights loaded" not in record.getMessage()
+
+    root.addFilter(hide)
+    try:
+        yield
+    finally:
+        root.removeFilter(hide)
