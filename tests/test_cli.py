@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from langseg import cli
+from langseg import cli, cli_output
 from langseg.params import Method
 from langseg.report import colours
 
@@ -187,35 +187,35 @@ def test_resize_nearest_hand_example():
     labels = np.array([[0, 1], [2, 3]])
     # height 3: rows floor(y * 2 / 3) = 0, 0, 1; width 4: cols floor(x * 2 / 4) = 0, 0, 1, 1
     expected = np.array([[0, 0, 1, 1], [0, 0, 1, 1], [2, 2, 3, 3]], dtype=np.int16)
-    out = cli.resize_nearest(labels, 3, 4)
+    out = cli_output.resize_nearest(labels, 3, 4)
     assert out.dtype == np.int16 and np.array_equal(out, expected)
 
 
 def test_summary_line_hand_example():
     labels = np.array([[1, 1, 1], [1, 1, 0], [0, 0, 1]])
     # 6 of 9 pixels are label 1 (66.7 %), 3 of 9 are label 0 (33.3 %), label 2 absent.
-    line = cli.summary_line(Method.GEM, labels, ("background", "cat", "dog"), 4.24)
+    line = cli_output.summary_line(Method.GEM, labels, ("background", "cat", "dog"), 4.24)
     assert line == "gem: cat 66.7%, background 33.3% (2 of 3 classes) in 4.2s"
 
 
 def test_label_png_round_trip(tmp_path):
     labels = np.array([[0, 1, 2], [2, 1, 0]], dtype=np.int16)
-    palette = cli.label_palette(2, background=True)
+    palette = cli_output.label_palette(2, background=True)
     assert palette.shape == (3, 3) and palette[0].tolist() == [0, 0, 0]
     path = tmp_path / "labels.png"
-    cli.write_label_png(labels, palette, path)
+    cli_output.write_label_png(labels, palette, path)
     with Image.open(path) as img:
         assert img.mode == "P"
         assert np.array_equal(np.asarray(img), labels)
         assert img.getpalette()[:9] == palette.reshape(-1).tolist()
     with pytest.raises(ValueError, match=r"labels must be in \[0, 3\)"):
-        cli.write_label_png(labels + 1, palette, path)
+        cli_output.write_label_png(labels + 1, palette, path)
 
 
 def test_legend_changes_only_its_panel():
     canvas = Image.new("RGB", (200, 120), (10, 20, 30))
     before = np.asarray(canvas).copy()
-    left, top, right, bottom = cli.draw_legend(canvas, [("cat", (255, 0, 0)), ("dog", (0, 0, 255))])
+    left, top, right, bottom = cli_output.draw_legend(canvas, [("cat", (255, 0, 0)), ("dog", (0, 0, 255))])
     after = np.asarray(canvas)
     assert (left, top) == (0, 0) and 0 < right < 200 and 0 < bottom < 120
     inside = np.zeros(after.shape[:2], dtype=bool)
@@ -238,12 +238,12 @@ def check_outputs(image_path, overlay_path, labels_path, label_names):
     with Image.open(overlay_path) as ov:
         assert ov.size == size
         overlay = np.asarray(ov.convert("RGB"))
-    palette = cli.label_palette(len(label_names) - ("background" in label_names),
+    palette = cli_output.label_palette(len(label_names) - ("background" in label_names),
                                 background="background" in label_names)
-    plain = colours.overlay(pixels, labels, palette, alpha=cli.OVERLAY_ALPHA)
+    plain = colours.overlay(pixels, labels, palette, alpha=cli_output.OVERLAY_ALPHA)
     assert not np.array_equal(overlay, plain)  # the legend is drawn
     expected = Image.fromarray(plain)
-    cli.draw_legend(expected, colours.legend_entries(labels, label_names, palette))
+    cli_output.draw_legend(expected, colours.legend_entries(labels, label_names, palette))
     assert np.array_equal(overlay, np.asarray(expected))  # and nothing else differs
     return labels
 

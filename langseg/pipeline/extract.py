@@ -171,8 +171,9 @@ def _sd_gt_writer(params, image_ids, labels, store_path, runtime) -> tuple:
 
 def gt_class_ids(label: np.ndarray, *, background: bool) -> list[int]:
     """Label ids present in a GT map, sorted, without -1 (and without 0 when it is background)."""
-    ids = [int(c) for c in np.unique(label) if c >= 0]
-    return [c for c in ids if not (background and c == 0)]
+    from langseg.data import present_classes
+
+    return [c for c in present_classes(label) if not (background and c == 0)]
 
 
 def pad_gt_attention(agg: np.ndarray, colsum: np.ndarray, class_ids: Sequence[int], k_max: int):

@@ -28,7 +28,7 @@ def write_all_tables(*, score_paths: Sequence[str], out_dir: Path, params: Mappi
     return written
 
 
-def figure2_selection(results: Sequence[Mapping], datasets: Mapping) -> tuple[str, str]:
+def figure2_selection(results: Sequence[Mapping]) -> tuple[str, str]:
     """Dataset and split of Figure 2: a VOC-layout dataset's train split when there is one."""
     order = sorted(results, key=lambda r: (DatasetKind(r["kind"]) != DatasetKind.VOC2012,
                                            r["split"] != "train", r["dataset"], r["split"]))
@@ -44,7 +44,7 @@ def plot_all_figures(*, inputs: Mapping, figure2_path, figure3_path, params: Map
     from langseg.report.results import load_results
 
     results = load_results(list(inputs["scores"]))
-    dataset, split = figure2_selection(results, params["datasets"])
+    dataset, split = figure2_selection(results)
     figure_class_iou(results, figure2_path, dataset=dataset, split=split)
     images, gts, preds = figure3_arrays(inputs, params["figure3"])
     fig = params["figure3"]
