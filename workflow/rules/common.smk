@@ -1,8 +1,5 @@
 # Validation of the config and the get_* helpers every rule uses. No rule lives here.
 
-import functools
-import json
-
 from langseg.config import validate_config
 from langseg.params import Method
 from langseg import workflow_plan as plan
@@ -10,7 +7,10 @@ from langseg import workflow_plan as plan
 
 validate_config(config)
 PLAN = plan.WorkflowPlan.from_config(config)
-PLAN.check_inputs()
+if workflow.is_main_process:
+    # Fail before any job; job processes (e.g. on SLURM nodes) re-parse this file and skip the
+    # listing of every split and the weight checks, which the main process already did.
+    PLAN.check_inputs()
 
 
 wildcard_constraints:
