@@ -3,6 +3,7 @@
 from langseg.config import validate_config
 from langseg.params import Method
 from langseg import workflow_plan as plan
+from langseg.devices import extraction_gpus, gpu_visible
 
 
 validate_config(config)
@@ -33,6 +34,17 @@ def get_index_params(wildcards):
 def get_gt_params(wildcards):
     """Dataset kind, mask size and error policy for prepare_gt."""
     return PLAN.gt_params(wildcards.dataset)
+
+
+EXTRACTION_GPUS = extraction_gpus(config["models"]["device"], gpu_present=gpu_visible())
+
+
+def get_extraction_gpus(wildcards):
+    """GPUs per local extraction job: 0 on the CPU, so CPU jobs are not serialised.
+
+    Cluster profiles override it per rule (profiles/slurm: gpu 1).
+    """
+    return EXTRACTION_GPUS
 
 
 def get_sd_attention_params(wildcards):
