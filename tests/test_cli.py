@@ -147,7 +147,7 @@ def test_missing_real_weights(capsys, image_path, tmp_path):
                            "--clip-path", tmp_path / "b16_400m.pt")
     assert code == 2 and "Traceback" not in err
     # the message of models.check_weights: what is missing, where, how to get it
-    assert f"SD 1.5 weights not found at {missing}" in err and "huggingface-cli download" in err
+    assert f"SD 1.5 weights not found at {missing}" in err and "hf download" in err
     assert "(on the command line models.sd_path is --sd-path)" in err
 
 
