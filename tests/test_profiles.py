@@ -63,8 +63,8 @@ def _dry_run_gpus(tmp_path: Path, device: str) -> dict[str, set[str]]:
                           cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     found: dict[str, set[str]] = {}
-    for rule, body in re.findall(r"^rule (\w+):\n(.*?)(?=^\S|\Z)", proc.stdout, re.M | re.S):
-        match = re.search(r"^\s+resources: .*\bgpu=(\d+)", body, re.M)
+    for rule, body in re.findall(r"^rule (\w+):\n(.*?)(?=^\S|\Z)", proc.stdout, re.MULTILINE | re.DOTALL):
+        match = re.search(r"^\s+resources: .*\bgpu=(\d+)", body, re.MULTILINE)
         if rule in EXTRACTION_RULES:
             found.setdefault(rule, set()).add(match.group(1) if match else "absent")
     return found

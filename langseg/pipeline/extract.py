@@ -62,7 +62,7 @@ def extract_shard(*, params: Mapping, index_path, gt_path, store_path, runtime: 
     writer, write_batch = opener(params, image_ids, labels, store_path, runtime)
     batches = [list(range(i, min(i + runtime.batch_size, len(samples))))
                for i in range(0, len(samples), runtime.batch_size)]
-    for batch in track(batches, total=len(batches), unit="batches",
+    for batch in track(batches, total=len(samples), count=len,
                        desc=f"{source} {Path(store_path).stem}", logger=log):
         write_batch(batch, [load_image(samples[i].image_path) for i in batch])
     writer.close()  # the manifest goes in last: only now is the store complete
