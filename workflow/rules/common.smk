@@ -42,7 +42,7 @@ EXTRACTION_GPUS = extraction_gpus(config["models"]["device"], gpu_present=gpu_vi
 def get_extraction_gpus(wildcards):
     """GPUs per local extraction job: 0 on the CPU, so CPU jobs are not serialised.
 
-    Cluster profiles override it per rule (profiles/slurm: gpu 1).
+    Cluster profiles override it (profiles/slurm sets gpu 1 for each extraction step).
     """
     return EXTRACTION_GPUS
 
