@@ -148,7 +148,10 @@ def test_missing_real_weights(capsys, image_path, tmp_path):
     assert code == 2 and "Traceback" not in err
     # the message of models.check_weights: what is missing, where, how to get it
     assert f"SD 1.5 weights not found at {missing}" in err and "hf download" in err
-    assert "(on the command line models.sd_path is --sd-path)" in err
+    # both weights are missing: one message names both, with their flags
+    assert f"MetaCLIP checkpoint not found at {tmp_path / 'b16_400m.pt'}" in err
+    assert ("(on the command line models.sd_path is --sd-path, models.clip_path is "
+            "--clip-path)") in err
 
 
 def test_gem_needs_only_clip_weights(capsys, image_path, tmp_path):
