@@ -32,3 +32,16 @@ def benchmark_classes(benchmark: Benchmark | str, path: str | os.PathLike | None
                          f"{as_benchmark(benchmark).value} needs {expected} (one line per label "
                          f"id, in label order)")
     return classes
+
+
+#: Benchmarks whose label 0 is background (their class file's line 0 may list stuff words).
+WITH_BACKGROUND = (Benchmark.VOC21, Benchmark.CONTEXT60, Benchmark.COCO_OBJECT)
+
+
+def label_names(benchmark: Benchmark | str) -> tuple[str, ...]:
+    """One display name per label id: the first name of each class, ``"background"`` for
+    label 0 of the benchmarks with background."""
+    names = [names[0] for names in benchmark_classes(benchmark)]
+    if as_benchmark(benchmark) in WITH_BACKGROUND:
+        names[0] = "background"
+    return tuple(names)

@@ -7,12 +7,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from langseg.methods.diffseg import diffseg_clusters
 from langseg.methods.inputs import attention_side
-from langseg.methods.settings import MethodSettings
+from langseg.methods.settings import DiffSegSettings, SpecClustSettings, SVDSolver
 from langseg.methods.spectral import spectral_clusters
 from langseg.params import Method
 from langseg.protocol.pamr import pamr
@@ -22,6 +23,23 @@ from langseg.protocol.resize import normalise, rescale_size, resize_bilinear_uin
 from langseg.protocol.scoring import class_probabilities, predict_labels
 from langseg.protocol.settings import BenchmarkSettings
 from langseg.protocol.windows import PatchLogits, slide_logits
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    """The Method 3 clusterings' settings (config ``method_settings.specclust`` / ``diffseg``)."""
+
+    specclust: SpecClustSettings = field(default_factory=SpecClustSettings)
+    diffseg: DiffSegSettings = field(default_factory=DiffSegSettings)
+
+    @classmethod
+    def from_config(cls, method_settings: Mapping) -> ClusterSettings:
+        """From config ``method_settings`` (other keys ignored); field errors name the key."""
+        spec = dict(method_settings.get("specclust") or {})
+        if "solver" in spec:
+            spec["solver"] = SVDSolver(spec["solver"])
+        return cls(SpecClustSettings(**spec),
+                   DiffSegSettings(**dict(method_settings.get("diffseg") or {})))
+
 
 #: Methods defined under the standard protocol (zero-shot ones; see docs/protocol.md).
 STANDARD_METHODS = (Method.GEM, Method.AGGGEM, Method.SPECCLUST, Method.DIFFSEGCLUST)
@@ -64,7 +82,7 @@ def image_probabilities(image: np.ndarray, patch_logits: PatchLogits, counts: Se
 
 
 def method_probabilities(method: Method, probs: np.ndarray, self_attention: np.ndarray | None,
-                         method_settings: MethodSettings) -> np.ndarray:
+                         clustering: ClusterSettings) -> np.ndarray:
     """The ``(K, H, W)`` scores a method thresholds and argmaxes (see langseg.protocol.refine)."""
     method = Method(method)
     if method not in STANDARD_METHODS:
@@ -78,17 +96,16 @@ def method_probabilities(method: Method, probs: np.ndarray, self_attention: np.n
         return aggregate_probabilities(self_attention, probs)
     side = attention_side(self_attention)
     if method is Method.SPECCLUST:
-        clusters = spectral_clusters(self_attention, method_settings.specclust, side)
+        clusters = spectral_clusters(self_attention, clustering.specclust, side)
     else:
-        clusters = diffseg_clusters(self_attention, method_settings.diffseg, side)
+        clusters = diffseg_clusters(self_attention, clustering.diffseg, side)
     return cluster_mean_probabilities(upsample_clusters(clusters, *probs.shape[1:]), probs)
 
 
 def predict_methods(methods: Sequence[Method], probs: np.ndarray,
                     self_attention: np.ndarray | None, settings: BenchmarkSettings,
-                    method_settings: MethodSettings) -> Mapping[Method, np.ndarray]:
+                    clustering: ClusterSettings) -> Mapping[Method, np.ndarray]:
     """Labels of every method for one image: ``{method: (H, W) int64}``."""
-    return {Method(m): predict_labels(method_probabilities(m, probs, self_attention,
-                                                           method_settings),
+    return {Method(m): predict_labels(method_probabilities(m, probs, self_attention, clustering),
                                       prob_thd=settings.prob_thd, area_thd=settings.area_thd)
             for m in methods}
