@@ -103,7 +103,8 @@ def test_out_of_range_values_name_the_file(tmp_path, benchmark):
     root, split = make_layout(tmp_path, benchmark,
                               {"x": np.full((2, 2), BAD[benchmark], dtype=np.uint8)})
     mask = list_benchmark_samples(benchmark, root, split)[0].mask_path
-    with pytest.raises(ValueError, match=rf"{mask.name}.*unexpected label values \[{BAD[benchmark]}\]"):
+    message = rf"{mask.name}.*unexpected label values \[{BAD[benchmark]}\]"
+    with pytest.raises(ValueError, match=message):
         read_benchmark_label(mask, benchmark)
 
 

@@ -11,7 +11,7 @@ from langseg.classnames import max_over_synonyms
 
 def class_probabilities(logits: np.ndarray, logit_scale: float, counts: Sequence[int],
                         ) -> np.ndarray:
-    """``softmax_q(logit_scale * logits)`` over the ``Q`` names, then the max over each class's names.
+    """``softmax(logit_scale * logits)`` over the ``Q`` names, then each class's max over its names.
 
     Args:
         logits: ``(Q, H, W) float32`` cosines, one channel per name (classes' names in order).
