@@ -131,6 +131,11 @@ class StandardPlan:
         ds = self.datasets[dataset]
         return [str(ds.root)] if ds.demo else []
 
+    def class_files(self, dataset: str) -> list[str]:
+        """The user's class-name file as an input (edits rerun the segment jobs), if any."""
+        class_file = self.datasets[dataset].class_file
+        return [class_file] if class_file else []
+
     def count_files(self, dataset: str, split: str, backend: str) -> list[str]:
         return [f"results/standard/{dataset}/{split}/counts/{backend}/{shard}.npz"
                 for shard in self.shards(dataset, split)]

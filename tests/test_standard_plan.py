@@ -120,3 +120,18 @@ def test_table_columns_rows_average_and_literature_only_with_real_weights():
     sclip = real[real["Method"] == "SCLIP (repo defaults)"].iloc[0]
     assert sclip["VOC21"] == 59.63 and sclip["Source"] == "wangf3014/SCLIP README"
     assert isinstance(literature, pd.DataFrame) and (literature["source"] != "").all()
+
+
+def test_own_class_file_is_an_input_and_checked(tmp_path):
+    from langseg.protocol.classes import benchmark_classes
+
+    path = tmp_path / "voc20.txt"
+    path.write_text("\n".join(f"class {i}, synonym {i}" for i in range(20)) + "\n")
+    config = _mixed_config()
+    config["datasets"]["std"]["class_file"] = str(path)
+    plan = StandardPlan.from_config(config)
+    assert plan.class_files("std") == [str(path)]
+    assert plan.segment_params("std", "gem")["class_file"] == str(path)
+    assert benchmark_classes("voc20", path)[3] == ("class 3", "synonym 3")
+    with pytest.raises(ValueError, match=r"voc20\.txt has 20 classes; voc21 needs 21"):
+        benchmark_classes("voc21", path)

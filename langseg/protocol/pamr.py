@@ -59,5 +59,22 @@ def pamr(image: np.ndarray, masks: np.ndarray, *, iterations: int = 10,
     diff = (x[:, None] - _neighbours(x, dilations, centre=False)).abs()
     affinity = (-diff / (1e-8 + 0.1 * std)).mean(dim=0, keepdim=True).softmax(dim=1)
     for _ in range(iterations):
-        m = (_neighbours(m, dilations, centre=False) * affinity).sum(dim=1)
+        m = _propagate(m, affinity[0], dilations)
     return m.numpy()
+
+
+def _propagate(m, affinity, dilations: Sequence[int]):
+    """``sum_p affinity[p] * neighbour_p(m)``, one neighbour at a time (memory ``O(C H W)``)."""
+    import torch.nn.functional as F
+
+    _, height, width = m.shape
+    out = None
+    p = 0
+    for d in dilations:
+        padded = F.pad(m[None], [d] * 4, mode="replicate")[0]
+        for dy, dx in _OFFSETS:
+            y0, x0 = d + dy * d, d + dx * d
+            term = padded[:, y0:y0 + height, x0:x0 + width] * affinity[p]
+            out = term if out is None else out + term
+            p += 1
+    return out

@@ -18,6 +18,11 @@ def get_standard_index_params(wildcards):
     return STANDARD.index_params(wildcards.std_dataset, wildcards.split)
 
 
+def get_standard_class_file(wildcards):
+    """The dataset's own class-name file, when it names one (edits rerun its segment jobs)."""
+    return STANDARD.class_files(wildcards.std_dataset)
+
+
 def get_standard_segment_params(wildcards):
     """Everything that changes a shard's confusion matrices (settings file values included)."""
     return STANDARD.segment_params(wildcards.std_dataset, wildcards.backend)

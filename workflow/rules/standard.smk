@@ -37,6 +37,7 @@ rule standard_index:
 rule standard_segment:
     input:
         index="results/standard/{std_dataset}/{split}/index.tsv",
+        class_file=get_standard_class_file,
     output:
         counts="results/standard/{std_dataset}/{split}/counts/{backend}/{shard}.npz",
     params:
