@@ -37,6 +37,26 @@ def test_cv2_bilinear_hand_values():
     assert resize_bilinear_uint8(block, 1, 1).tolist() == [[15]]  # 61/4 = 15.25
 
 
+def test_cv2_vertical_pass_rounding_vector_then_scalar_values():
+    rng = np.random.default_rng(4)
+    img = rng.integers(0, 256, (5, 7, 3), dtype=np.uint8)  # 21 values per row: 16 + 5
+    out = resize_bilinear_uint8(img, 8, 7)  # width kept: horizontal pass = value * 2048
+    scalar_only = resize_bilinear_uint8(img, 8, 7, simd_lanes=0)
+    for i in range(8):
+        pos = min(max((i + 0.5) * 5 / 8 - 0.5, 0.0), 4.0)
+        y0 = int(np.floor(np.float32(pos)))
+        frac = np.float32(pos) - y0 if y0 < 4 else np.float32(0)
+        b1 = int(np.rint(frac * np.float32(2048)))
+        b0 = int(np.rint((np.float32(1) - frac) * np.float32(2048)))
+        y1 = min(y0 + 1, 4)
+        for k, (a, b) in enumerate(zip(img[y0].reshape(-1), img[y1].reshape(-1))):
+            s0, s1 = int(a) * 2048, int(b) * 2048
+            vec = (((s0 >> 4) * b0 >> 16) + ((s1 >> 4) * b1 >> 16) + 2) >> 2
+            sca = (s0 * b0 + s1 * b1 + (1 << 21)) >> 22
+            assert out[i].reshape(-1)[k] == (vec if k < 16 else sca), (i, k)
+            assert scalar_only[i].reshape(-1)[k] == sca
+
+
 def test_cv2_bilinear_within_one_level_of_float_reference():
     rng = np.random.default_rng(1)
     img = rng.integers(0, 256, (13, 17, 3), dtype=np.uint8)

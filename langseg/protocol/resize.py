@@ -3,9 +3,13 @@
 mmcv's ``Resize(scale=(2048, S), keep_ratio=True)`` scales by
 ``min(2048 / long_side, S / short_side)`` and rounds each side as ``int(side * factor + 0.5)``;
 the pixels are resized by cv2's ``INTER_LINEAR`` on uint8. :func:`resize_bilinear_uint8`
-follows cv2's fixed-point arithmetic (11-bit coefficients, half-pixel centres, clamped borders,
-no antialiasing) in its scalar form. cv2's SIMD path rounds the vertical pass differently and can
-differ by one grey level on some pixels; numbers that depend on that are within rounding noise.
+follows cv2's fixed-point arithmetic (OpenCV 4.x generic path, read from its source): 11-bit
+coefficients, half-pixel centres, clamped borders, no antialiasing; a horizontal pass into
+integers, then a vertical pass that cv2 vectorises (128-bit lanes: 16 uint8 values of a row at a
+time, rounding as ``((S0 >> 4) * b0 >> 16) + ((S1 >> 4) * b1 >> 16) + 2 >> 2``) and finishes the
+row's remaining values in scalar form (``(S0 * b0 + S1 * b1 + 2**21) >> 22``). Not checked
+against cv2 itself (not a dependency); cv2's special cases (an exact 2x downscale goes through
+INTER_AREA, IPP builds) are not reproduced.
 """
 
 from __future__ import annotations
@@ -46,12 +50,16 @@ def _taps(src: int, dst: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return first, second, np.stack([w0, w1])
 
 
-def resize_bilinear_uint8(image: np.ndarray, height: int, width: int) -> np.ndarray:
-    """cv2-like ``INTER_LINEAR`` resize of a uint8 image (scalar fixed-point form).
+def resize_bilinear_uint8(image: np.ndarray, height: int, width: int, *,
+                          simd_lanes: int = 16) -> np.ndarray:
+    """cv2-like ``INTER_LINEAR`` resize of a uint8 image (fixed-point, see the module docstring).
 
     Args:
         image: ``(H, W)`` or ``(H, W, C) uint8``.
         height, width: output size, each >= 1.
+        simd_lanes: values per vector in cv2's vertical pass (16 for 128-bit SIMD); the first
+            ``lanes * floor(width * C / lanes)`` values of each row round the vector way, the
+            rest the scalar way. ``0``: scalar rounding everywhere.
 
     Returns:
         ``(height, width[, C]) uint8``.
@@ -67,9 +75,15 @@ def resize_bilinear_uint8(image: np.ndarray, height: int, width: int) -> np.ndar
     shape = (1, -1) + (1,) * (img.ndim - 2)
     rows = src[:, x0] * wx[0].reshape(shape) + src[:, x1] * wx[1].reshape(shape)
     col = (-1,) + (1,) * (img.ndim - 1)
-    out = rows[y0] * wy[0].reshape(col) + rows[y1] * wy[1].reshape(col)
-    out = (out + (1 << (2 * COEF_BITS - 1))) >> (2 * COEF_BITS)
-    return np.clip(out, 0, 255).astype(np.uint8)
+    top, bottom = rows[y0], rows[y1]
+    b0, b1 = wy[0].reshape(col), wy[1].reshape(col)
+    scalar = (top * b0 + bottom * b1 + (1 << (2 * COEF_BITS - 1))) >> (2 * COEF_BITS)
+    vector = ((((top >> 4) * b0) >> 16) + (((bottom >> 4) * b1) >> 16) + 2) >> 2
+    flat_scalar = scalar.reshape(height, -1)
+    n_vector = (flat_scalar.shape[1] // simd_lanes) * simd_lanes if simd_lanes else 0
+    out = flat_scalar.copy()
+    out[:, :n_vector] = vector.reshape(height, -1)[:, :n_vector]
+    return np.clip(out, 0, 255).astype(np.uint8).reshape(scalar.shape)
 
 
 def normalise(image: np.ndarray, mean, std) -> np.ndarray:
