@@ -48,7 +48,7 @@ def build_standard_table(results: Sequence[Mapping], *, rows: Sequence[Sequence[
     Args:
         results: evaluation JSONs of :func:`langseg.pipeline.standard.evaluate_standard`
             (``benchmark``, ``backend``, ``scores[method]["miou"]``). Several configured datasets
-            of one benchmark: the first one found wins (a ValueError would hide the rest).
+            of one benchmark: the first result wins.
         rows: ``[backend, method]`` pairs.
         backbone: the CLIP model of this run (written in every own row).
         real_weights: append the published rows.
