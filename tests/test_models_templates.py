@@ -46,8 +46,10 @@ def test_encode_names_with_a_fake_clip():
     class Clip:
         model, tokenizer, device = Model(), Tokenizer(), "cpu"
 
-    out = encode_names(Clip(), ["cat", "dog house"])
-    for row, name in zip(out, ["cat", "dog house"]):
+    names = ["cat", "dog house", "ox"]
+    out = encode_names(Clip(), names)
+    np.testing.assert_array_equal(encode_names(Clip(), names, max_prompts=100), out)  # 1 a pass
+    for row, name in zip(out, names):
         vectors = np.array([[2.0 * len(t), 2.0 * t.count("a")] for t in fill_templates(name)])
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         mean = vectors.mean(axis=0)

@@ -129,12 +129,14 @@ def average_template_embeddings(embeddings: np.ndarray) -> np.ndarray:
 
 
 def encode_names(clip, names: Sequence[str], templates: Sequence[str] = IMAGENET_TEMPLATES,
-                 ) -> np.ndarray:
+                 *, max_prompts: int = 1024) -> np.ndarray:
     """Template-averaged text embeddings of ``names`` with an open_clip model.
 
     Args:
         clip: a :class:`langseg.models.gem.ClipModel` (model, tokenizer, device).
         names: ``Q`` class names (synonyms flattened, see :mod:`langseg.classnames`).
+        max_prompts: prompts per text-encoder pass (whole names of ``len(templates)`` prompts
+            each; at least one name per pass). Only memory and speed depend on it.
 
     Returns:
         ``(Q, D) float32`` unit vectors.
@@ -143,9 +145,12 @@ def encode_names(clip, names: Sequence[str], templates: Sequence[str] = IMAGENET
 
     if not names:
         raise ValueError("encode_names needs at least one name")
+    per_pass = max(1, max_prompts // len(templates))
     out = []
     with torch.inference_mode():
-        for name in names:
-            tokens = clip.tokenizer(fill_templates(name, templates)).to(clip.device)
-            out.append(clip.model.encode_text(tokens).float().cpu().numpy())
-    return average_template_embeddings(np.stack(out))
+        for start in range(0, len(names), per_pass):
+            chunk = names[start:start + per_pass]
+            prompts = [p for name in chunk for p in fill_templates(name, templates)]
+            emb = clip.model.encode_text(clip.tokenizer(prompts).to(clip.device))
+            out.append(emb.float().cpu().numpy().reshape(len(chunk), len(templates), -1))
+    return average_template_embeddings(np.concatenate(out))
