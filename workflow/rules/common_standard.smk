@@ -30,12 +30,16 @@ def get_standard_segment_params(wildcards):
 
 def get_standard_counts(wildcards):
     """The confusion-matrix files of every shard of a split for one backend."""
-    return STANDARD.count_files(wildcards.std_dataset, wildcards.split, wildcards.backend)
+    return STANDARD.count_files(
+        wildcards.std_dataset, wildcards.split, wildcards.backend
+    )
 
 
 def get_standard_evaluate_params(wildcards):
     """Benchmark, methods, settings version and provenance written into the evaluation."""
-    return STANDARD.evaluate_params(wildcards.std_dataset, wildcards.split, wildcards.backend)
+    return STANDARD.evaluate_params(
+        wildcards.std_dataset, wildcards.split, wildcards.backend
+    )
 
 
 def get_standard_evaluations(wildcards):
