@@ -40,7 +40,8 @@ EXTRACTION_GPUS = extraction_gpus(config["models"]["device"], gpu_present=gpu_vi
 
 
 def get_extraction_gpus(wildcards):
-    """GPUs per local extraction job: 0 on the CPU, so CPU jobs are not serialised.
+    """GPUs per local model-running job (extract_*, standard_segment): 0 on the CPU, so CPU
+    jobs are not serialised.
 
     Cluster profiles override it (profiles/slurm sets gpu 1 for each extraction step).
     """
