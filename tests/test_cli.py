@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import subprocess
 import sys
@@ -374,6 +375,36 @@ def test_legend_renders_non_ascii_glyphs():
         assert not np.array_equal(shape, tofu)
         assert all(not np.array_equal(shape, other) for other in shapes[k + 1:])
     assert legend_panel([("Σκύλος", (0, 0, 0))], 20).size[1] >= 20
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_lines_name_the_image_and_eta(capsys):
+    stream, now = io.StringIO(), [100.0]
+    progress = run.ImageProgress(3, stream=stream, clock=lambda: now[0])
+    progress.starting(Path("a.jpg"))
+    now[0] = 110.0  # the first image took 10 s: 2 left -> ETA 20 s
+    progress.finished("a.jpg: result")
+    progress.starting(Path("b.jpg"))
+    progress.close()
+    assert stream.getvalue().splitlines() == ["langseg: [1/3] a.jpg, ETA ?",
+                                              "langseg: [2/3] b.jpg, ETA 20.0s"]
+    assert capsys.readouterr().out == "a.jpg: result\n"
+
+
+def test_progress_bar_on_a_terminal(capsys):
+    stream = FakeTerminal()
+    progress = run.ImageProgress(2, stream=stream)
+    progress.starting(Path("photos/a.jpg"))
+    progress.finished("a.jpg: result")
+    progress.starting(Path("photos/b.jpg"))
+    progress.close()
+    text = stream.getvalue()
+    assert "1/2" in text and "b.jpg" in text and "langseg: [" not in text
+    assert "a.jpg: result" in capsys.readouterr().out
 
 
 # ---------------------------------------------------------------------------------------------
