@@ -401,9 +401,11 @@ def test_progress_bar_on_a_terminal(capsys):
     progress.starting(Path("photos/a.jpg"))
     progress.finished("a.jpg: result")
     progress.starting(Path("photos/b.jpg"))
+    progress.step("Stable Diffusion self-attention")
     progress.close()
     text = stream.getvalue()
-    assert "1/2" in text and "b.jpg" in text and "langseg: [" not in text
+    assert "1/2" in text and "b.jpg: Stable Diffusion self-attention" in text
+    assert "langseg: [" not in text
     assert "a.jpg: result" in capsys.readouterr().out
 
 

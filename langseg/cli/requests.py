@@ -200,6 +200,8 @@ def plan_outputs(images: Sequence[Path], *, out: Path | None, labels_out: Path |
     if (out or labels_out) and len(images) > 1:
         raise UsageError(f"--out/--labels-out name the files of ONE image, but {len(images)} "
                          "images are given; use --out-dir DIR for several")
+    if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
+        raise UsageError(f"--out-dir {out_dir}: is a file, not a folder; name a folder")
     if out_dir is not None and not out_dir.is_dir():
         raise UsageError(f"--out-dir {out_dir}: no such folder; create it first")
     if out or labels_out:

@@ -48,7 +48,7 @@ def run_segment(args: argparse.Namespace) -> int:
         for job in request.jobs:
             progress.starting(job.image)
             start = time.perf_counter()
-            line = segment_one(segmenter, request, job, palette)
+            line = segment_one(segmenter, request, job, palette, progress.step)
             progress.finished(f"{line} in {format_seconds(time.perf_counter() - start)}"
                               f"{written(job)}")
     finally:
@@ -56,13 +56,14 @@ def run_segment(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def segment_one(segmenter, request: SegmentRequest, job, palette) -> str:
-    """Segment one image, write its outputs; returns its result line (without the time)."""
+def segment_one(segmenter, request: SegmentRequest, job, palette, step) -> str:
+    """Segment one image, write its outputs; returns its result line (without the time).
+    ``step(stage)`` is called as each stage starts."""
     from langseg.cli.output import (resize_nearest, summary_line, write_label_png,
                                     write_overlay_png)
 
     image = load_user_image(job.image)
-    labels = resize_nearest(segmenter.segment(image), image.height, image.width)
+    labels = resize_nearest(segmenter.segment(image, step), image.height, image.width)
     if job.labels is not None:
         write_label_png(labels, palette, job.labels)
     if job.overlay is not None:
@@ -188,7 +189,7 @@ class ImageProgress:
         self.total, self.done, self.clock = total, 0, clock
         self.stream = sys.stderr if stream is None else stream
         self.start = clock()
-        self.bar = None
+        self.bar, self.image = None, Path()
         if _is_terminal(self.stream):
             from tqdm import tqdm
 
@@ -201,11 +202,17 @@ class ImageProgress:
         return format_seconds(elapsed * (self.total - self.done) / self.done)
 
     def starting(self, image: Path) -> None:
+        self.image = image
         if self.bar is not None:
             self.bar.set_postfix_str(image.name)
         else:
             print(f"langseg: [{self.done + 1}/{self.total}] {image}, ETA {self.eta()}",
                   file=self.stream, flush=True)
+
+    def step(self, stage: str) -> None:
+        """On a terminal, show the stage of the current image (a long one: SD on a CPU)."""
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"{self.image.name}: {stage}")
 
     def finished(self, line: str) -> None:
         self.done += 1

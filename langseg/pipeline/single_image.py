@@ -34,6 +34,10 @@ BACKENDS["gem"] = _gem_backend
 DEFAULT_BACKEND = "gem"
 
 
+def _quiet(_: str) -> None:
+    """Default ``step`` callback: no progress display."""
+
+
 @dataclass(frozen=True)
 class ModelOptions:
     """Which weights to load and where: ``sd_path``/``sd_config``/``clip_path`` only for
@@ -85,24 +89,30 @@ class ImageSegmenter:
             self.sd = model_code.load_sd(models.preset, sd_path=models.sd_path,
                                          sd_config=models.sd_config, device=self.device)
 
-    def inputs(self, image) -> object:
+    def inputs(self, image, step: Callable[[str], object] = _quiet) -> object:
         """``ImageInputs`` of one RGB ``PIL.Image.Image``: cosines ``(sum names, g, g)``, the
-        ``(N, N)`` self-attention if needed, ``name_counts`` when a class has synonyms."""
+        ``(N, N)`` self-attention if needed, ``name_counts`` when a class has synonyms.
+        ``step`` receives the name of each stage as it starts (progress display)."""
         from langseg.methods import ImageInputs
         from langseg.models import extract_self_attention
 
+        step("CLIP patch-text cosines")
         cosines = self.backend(self.clip, image, self.names)
         attention = None
         if self.sd is not None:
+            step("Stable Diffusion self-attention")
             attention = extract_self_attention(self.sd, [image], seed=self.seed,
                                                fidelity=self.fidelity)[0]
         counts = tuple(len(names) for names in self.classes)
         grouped = counts if any(c > 1 for c in counts) else None
         return ImageInputs(cosines=cosines, self_attention=attention, name_counts=grouped)
 
-    def segment(self, image) -> np.ndarray:
+    def segment(self, image, step: Callable[[str], object] = _quiet) -> np.ndarray:
         """``(S, S) int16`` labels of one RGB image, ``S = settings.output_size``; value ``k`` is
-        class ``k`` (with the background rule: 0 = background, class ``k`` is ``k + 1``)."""
+        class ``k`` (with the background rule: 0 = background, class ``k`` is ``k + 1``).
+        ``step``: as in :meth:`inputs`."""
         from langseg.methods import segment_image
 
-        return segment_image(self.method, self.inputs(image), self.settings)
+        inputs = self.inputs(image, step)
+        step(self.method.value)
+        return segment_image(self.method, inputs, self.settings)
