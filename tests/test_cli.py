@@ -473,6 +473,18 @@ def test_out_dir(capsys, image_path, tmp_path):
     assert sorted(p.name for p in target.iterdir()) == ["bands.labels.png", "bands.langseg.png"]
 
 
+def test_write_error_is_one_line(capsys, image_path, tmp_path, monkeypatch):
+    def disk_full(*_):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(output, "write_label_png", disk_full)
+    code, _, err = run_cli(capsys, image_path, "--classes", "red,green", "--preset", "tiny",
+                           "--device", "cpu", "--method", "gem", "--out-dir", tmp_path)
+    line = err.strip().splitlines()[-1]
+    assert code == 2 and "Traceback" not in err and line.startswith("langseg segment: error: ")
+    assert f"cannot write the outputs of {image_path}" in line and "No space left" in line
+
+
 def test_synonyms_score_the_best_name(capsys, image_path, tmp_path):
     """A class with synonyms gets the max over its names after the softmax: with one class
     ``a, b`` against ``c``, the labels equal those of ``a, b, c`` with ``b`` mapped to ``a``."""

@@ -9,6 +9,7 @@ may not be a folder). No image is decoded and no model is touched.
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -231,6 +232,9 @@ def check_outputs(jobs: Sequence[ImageJob]) -> None:
                                  "(or --out-dir for a folder)")
             if not path.parent.is_dir():
                 raise UsageError(f"{what}: folder {path.parent} does not exist; create it first")
+            if not os.access(path.parent, os.W_OK):
+                raise UsageError(f"{what}: folder {path.parent} is not writable; choose another "
+                                 "(--out-dir)")
             key = path.resolve()
             if key in inputs:
                 raise UsageError(f"{what} would overwrite the input image {inputs[key]}; "

@@ -27,6 +27,9 @@ def run_info(args: argparse.Namespace) -> int:
     print("workflow only (need ground-truth classes): " + ", ".join(gt_methods))
     print("fidelity:   " + ", ".join(f.value for f in Fidelity))
     print("devices:    " + ", ".join(d.value for d in Device))
+    from langseg.pipeline.single_image import BACKENDS
+
+    print("backends:   " + ", ".join(BACKENDS))
     return EXIT_OK
 
 
@@ -64,10 +67,14 @@ def segment_one(segmenter, request: SegmentRequest, job, palette, step) -> str:
 
     image = load_user_image(job.image)
     labels = resize_nearest(segmenter.segment(image, step), image.height, image.width)
-    if job.labels is not None:
-        write_label_png(labels, palette, job.labels)
-    if job.overlay is not None:
-        write_overlay_png(image, labels, request.label_names, palette, job.overlay)
+    try:
+        if job.labels is not None:
+            write_label_png(labels, palette, job.labels)
+        if job.overlay is not None:
+            write_overlay_png(image, labels, request.label_names, palette, job.overlay)
+    except OSError as err:  # disk full, permissions changed during the run
+        raise UsageError(f"cannot write the outputs of {job.image} ({err}); free space or "
+                         "choose another folder (--out-dir)") from None
     return f"{job.image}: {summary_line(request.method, labels, request.label_names)}"
 
 
