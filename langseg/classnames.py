@@ -1,99 +1,103 @@
-"""Class-name files with synonyms, as the field writes them (one class per line).
+"""Class-name files with synonyms (the SCLIP lineage's ``cls_*.txt`` convention).
 
-A line ``person, person in shirt`` is ONE class with two names; a pixel's score for the class is
-the maximum over its names of the name probabilities, taken AFTER the softmax over all names of
-all classes (:func:`max_over_synonyms`). Reading is strict: a name used by two classes is an
-error naming the file and line, never silently merged. Pure Python + numpy, no models.
+One class per line; a line may hold several names separated by ``","`` (each stripped). The
+text side scores every name separately and a class takes the maximum over its names after the
+softmax (:func:`max_over_synonyms`). Pure: no torch, no model.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-BOM = "\ufeff"
+_BOM = "\ufeff"
 
 
 def parse_class_lines(lines: Iterable[str], source: str) -> tuple[tuple[str, ...], ...]:
-    """Classes from text lines: one class per line, its names separated by ``,``.
-
-    Names are stripped; a UTF-8 byte-order mark at the start of a line is dropped; blank lines
-    are skipped. Names compare case-sensitively after stripping.
+    """Classes of a class-name file's lines, in order.
 
     Args:
-        lines: the text lines (with or without line ends).
-        source: what the lines come from (a file name), used in error messages.
+        lines: the file's lines (with or without line ends); a UTF-8 BOM at the start of the first
+            line is dropped, blank lines are skipped.
+        source: what to name in error messages (usually the file path).
 
     Returns:
-        One tuple of names per class, in line order, each non-empty.
+        one tuple of names per class, e.g. ``(("person", "person in shirt"), ("car",))``.
 
     Raises:
-        ValueError: an empty name (``"cat,,dog"``), or a name given twice, within a class or
-            across classes; the message names ``source`` and the line number(s).
+        ValueError: an empty name on a line (``"a,,b"``, a trailing comma), a name listed twice
+            (within or across classes; names ``source`` and both line numbers), or no class.
     """
     classes: list[tuple[str, ...]] = []
     first_line: dict[str, int] = {}
     for number, line in enumerate(lines, start=1):
-        text = line.replace(BOM, "").strip()
+        text = line.removeprefix(_BOM) if number == 1 else line
+        text = text.strip()
         if not text:
             continue
         names = tuple(name.strip() for name in text.split(","))
+        if any(not name for name in names):
+            raise ValueError(f"{source}, line {number}: empty class name in {text!r}; names are "
+                             f"separated by single commas")
         for name in names:
-            if not name:
-                raise ValueError(f"{source}, line {number}: empty class name in {text!r}; "
-                                 "remove the extra comma")
             if name in first_line:
-                where = ("this line" if first_line[name] == number
-                         else f"line {first_line[name]}")
-                raise ValueError(f"{source}, line {number}: {name!r} is already a name on "
-                                 f"{where}; give every name once")
+                raise ValueError(f"{source}, line {number}: name {name!r} is already listed on "
+                                 f"line {first_line[name]}; every name must belong to one class")
             first_line[name] = number
         classes.append(names)
+    if not classes:
+        raise ValueError(f"{source}: no class names (one class per line expected)")
     return tuple(classes)
 
 
-def read_class_file(path: str | Path) -> tuple[tuple[str, ...], ...]:
-    """:func:`parse_class_lines` of a UTF-8 text file (BOM allowed).
+def read_class_file(path: str | os.PathLike) -> tuple[tuple[str, ...], ...]:
+    """:func:`parse_class_lines` of a UTF-8 file; errors name the file.
 
     Raises:
-        FileNotFoundError: no such file (the message names it).
-        ValueError: not UTF-8 text, or a bad line (the message names the file).
+        FileNotFoundError: the file does not exist.
+        ValueError: not UTF-8, or a problem found by :func:`parse_class_lines`.
     """
     path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"class-name file not found: {path}")
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise FileNotFoundError(f"class-name file {path}: no such file") from None
+        text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
-        raise ValueError(f"class-name file {path}: not UTF-8 text ({err}); save it as "
-                         "UTF-8") from None
+        raise ValueError(f"class-name file {path} is not UTF-8 text: {err}") from None
     return parse_class_lines(text.splitlines(), str(path))
 
 
+def flatten_names(classes: Sequence[Sequence[str]]) -> tuple[tuple[str, ...], tuple[int, ...]]:
+    """``(names, counts)``: every class's names in order, and how many names each class has."""
+    names = tuple(name for names in classes for name in names)
+    return names, tuple(len(names) for names in classes)
+
+
 def max_over_synonyms(scores: np.ndarray, counts: Sequence[int], axis: int = -1) -> np.ndarray:
-    """Per-class maximum over the names of each class.
+    """Per-class maximum over each class's names.
 
     Args:
-        scores: any shape, with one entry per NAME along ``axis``: the names of class 0, then
-            those of class 1, ... (``sum(counts)`` entries).
-        counts: ``counts[k] >= 1`` = number of names of class ``k``.
+        scores: one entry per name along ``axis`` (classes' names flattened in order), any dtype.
+        counts: ``counts[k]`` = number of names of class ``k`` (each >= 1, summing to the length
+            of ``axis``).
         axis: the name axis.
 
     Returns:
-        Same dtype and shape as ``scores`` except ``len(counts)`` entries along ``axis``;
-        entry ``k`` is the max over class ``k``'s names.
+        same dtype, with ``axis`` of length ``len(counts)``.
 
     Raises:
-        ValueError: a count < 1, or ``sum(counts)`` differs from the axis length.
+        ValueError: counts below 1 or not summing to the axis length.
     """
     scores = np.asarray(scores)
     counts = [int(c) for c in counts]
     if not counts or min(counts) < 1:
-        raise ValueError(f"counts must be a non-empty list of integers >= 1, got {counts}")
+        raise ValueError(f"every class needs at least one name, got counts {counts}")
+    axis = axis % scores.ndim if scores.ndim else axis
     if sum(counts) != scores.shape[axis]:
-        raise ValueError(f"scores has {scores.shape[axis]} names along axis {axis}, but counts "
-                         f"sum to {sum(counts)}")
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        raise ValueError(f"counts sum to {sum(counts)} names but scores have "
+                         f"{scores.shape[axis]} along axis {axis}")
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.intp)
     return np.maximum.reduceat(scores, starts, axis=axis)

@@ -1,84 +1,78 @@
-"""Tests of class-name files with synonyms (langseg.classnames) and their scoring in the methods."""
-
-from __future__ import annotations
-
-import math
+"""Class-name files with synonyms: parsing, errors, and the max over each class's names."""
 
 import numpy as np
 import pytest
 
-from langseg.classnames import max_over_synonyms, parse_class_lines, read_class_file
-from langseg.methods import ImageInputs, MethodSettings, segment_image
-from langseg.methods.probabilities import class_probabilities
-from langseg.params import DatasetKind, Method
+from langseg.classnames import (flatten_names, max_over_synonyms, parse_class_lines,
+                                read_class_file)
 
 
-def test_parse_synonym_lines():
-    lines = ["\ufeffperson, person in shirt\n", "\n", "  cat  ", "tv monitor,television , screen"]
-    assert parse_class_lines(lines, "x.txt") == (
-        ("person", "person in shirt"), ("cat",), ("tv monitor", "television", "screen"))
+def test_parse_lines_synonyms_blank_lines_and_bom():
+    lines = ["\ufeffsky, wall ,tree\n", "\n", "  person, person in shirt  ", "car"]
+    assert parse_class_lines(lines, "x.txt") == (("sky", "wall", "tree"),
+                                                 ("person", "person in shirt"), ("car",))
 
 
-@pytest.mark.parametrize("lines, message", [
-    (["cat", "dog, cat"], "x.txt, line 2: 'cat' is already a name on line 1"),
-    (["\ufeffcat", "cat"], "x.txt, line 2: 'cat' is already a name on line 1"),
-    (["cat, cat"], "x.txt, line 1: 'cat' is already a name on this line"),
-    (["cat,,dog"], "x.txt, line 1: empty class name"),
-])
-def test_parse_refuses(lines, message):
-    with pytest.raises(ValueError, match=message):
-        parse_class_lines(lines, "x.txt")
+def test_duplicate_name_across_classes_names_source_and_lines():
+    with pytest.raises(ValueError, match=r"cls\.txt, line 3: name 'bed' is already listed on "
+                                         r"line 1"):
+        parse_class_lines(["sky, bed", "car", "bed"], "cls.txt")
 
 
-def test_read_class_file_bom_and_errors(tmp_path):
-    path = tmp_path / "classes.txt"
-    path.write_bytes("\ufeffcat\nperson, person in shirt\nécole\n".encode())
-    assert read_class_file(path) == (("cat",), ("person", "person in shirt"), ("école",))
-    path.write_bytes("\ufeffcat\ncat\n".encode())  # the BOM must not hide the repeat
-    with pytest.raises(ValueError, match="line 2: 'cat'"):
-        read_class_file(path)
-    path.write_bytes("caf\xe9\n".encode("latin-1"))
-    with pytest.raises(ValueError, match=f"{path}: not UTF-8"):
-        read_class_file(path)
-    with pytest.raises(FileNotFoundError, match="nope.txt"):
-        read_class_file(tmp_path / "nope.txt")
+@pytest.mark.parametrize("lines", [["a,,b"], ["a, b,"], [], ["", "  "]])
+def test_empty_names_or_no_class_refused(lines):
+    with pytest.raises(ValueError, match="src"):
+        parse_class_lines(lines, "src")
 
 
-def test_max_over_synonyms_hand_example():
-    scores = np.array([[0.1, 0.5, 0.2, 0.7, 0.0, 0.3]], dtype=np.float32)
-    # classes: names 0..1, name 2, names 3..5 -> max(0.1, 0.5), 0.2, max(0.7, 0.0, 0.3)
-    out = max_over_synonyms(scores, [2, 1, 3])
-    assert out.dtype == np.float32 and out.tolist() == [[0.5, np.float32(0.2), np.float32(0.7)]]
-    along0 = max_over_synonyms(scores.T, [2, 1, 3], axis=0)
-    assert np.array_equal(along0, out.T)
-    with pytest.raises(ValueError, match="counts sum to 5"):
-        max_over_synonyms(scores, [2, 3])
-    with pytest.raises(ValueError, match=">= 1"):
-        max_over_synonyms(scores, [6, 0])
+def test_read_class_file_utf8_and_errors(tmp_path):
+    path = tmp_path / "c.txt"
+    path.write_bytes("\ufeffcafé, coffee\nmug\n".encode())
+    assert read_class_file(path) == (("café", "coffee"), ("mug",))
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"\xff\xfe\x00bad")
+    with pytest.raises(ValueError, match="bad.txt"):
+        read_class_file(bad)
+    with pytest.raises(FileNotFoundError, match="missing.txt"):
+        read_class_file(tmp_path / "missing.txt")
 
 
-def test_synonym_probabilities_max_after_softmax():
-    # one pixel, names: class 0 = (a, b), class 1 = (c,); cosines 0.3, 0.2, 0.25; s = 0.1
-    cos = np.array([0.3, 0.2, 0.25], dtype=np.float32).reshape(3, 1, 1)
-    e = [math.exp(c / 0.1) for c in (0.3, 0.2, 0.25)]
-    expected = [max(e[0], e[1]) / sum(e), e[2] / sum(e)]  # softmax over ALL names, then max
-    probs = class_probabilities(cos, 0.1, voc_background=False, name_counts=(2, 1))
-    assert probs.shape == (2, 1, 1)
-    assert np.allclose(probs.ravel(), expected, rtol=1e-6)
-    with_bg = class_probabilities(cos, 0.1, voc_background=True, background_offset=0.2,
-                                  name_counts=(2, 1))
-    assert np.allclose(with_bg.ravel(), [max(0.0, 1 - max(expected) - 0.2), *expected],
-                       rtol=1e-5)
+def test_flatten_names():
+    assert flatten_names((("a", "b"), ("c",))) == (("a", "b", "c"), (2, 1))
 
 
-def test_synonyms_change_the_gem_labels():
+def test_max_over_synonyms_matches_a_naive_loop():
     rng = np.random.default_rng(0)
-    cos = rng.uniform(-0.2, 0.4, size=(3, 4, 4)).astype(np.float32)
-    settings = MethodSettings.for_dataset(DatasetKind.CONTEXT, {"output_size": 8})
-    grouped = segment_image(Method.GEM, ImageInputs(cosines=cos, name_counts=(2, 1)), settings)
-    # argmax of a per-class max of the names equals the argmax over names mapped to classes
-    plain = segment_image(Method.GEM, ImageInputs(cosines=cos), settings)
-    assert set(np.unique(grouped)) <= {0, 1}
-    assert np.array_equal(grouped, np.where(plain == 2, 1, 0))
-    with pytest.raises(ValueError, match="name_counts"):
-        ImageInputs(cosines=cos, name_counts=(1, 1))
+    counts = [2, 1, 3]
+    scores = rng.random((4, 6, 5)).astype(np.float32)
+    out = max_over_synonyms(scores, counts, axis=1)
+    assert out.dtype == np.float32 and out.shape == (4, 3, 5)
+    expected = np.empty((4, 3, 5))
+    start = 0
+    for k, count in enumerate(counts):
+        for i in range(4):
+            for j in range(5):
+                expected[i, k, j] = max(float(scores[i, start + n, j]) for n in range(count))
+        start += count
+    np.testing.assert_array_equal(out, expected.astype(np.float32))
+
+
+def test_max_over_synonyms_last_axis_default_and_errors():
+    assert max_over_synonyms(np.array([1, 5, 2, 7]), [3, 1]).tolist() == [5, 7]
+    with pytest.raises(ValueError, match="sum to 3"):
+        max_over_synonyms(np.zeros(4), [2, 1])
+    with pytest.raises(ValueError, match="at least one name"):
+        max_over_synonyms(np.zeros(4), [4, 0])
+
+
+def test_shipped_class_files_parse():
+    from langseg.params import Benchmark
+    from langseg.protocol.classes import benchmark_classes
+
+    sizes = {"voc21": 21, "voc20": 20, "context60": 60, "context59": 59, "coco_object": 81,
+             "coco_stuff171": 171, "cityscapes19": 19, "ade20k": 150}
+    for benchmark in Benchmark:
+        assert len(benchmark_classes(benchmark)) == sizes[benchmark.value]
+    voc = benchmark_classes("voc21")
+    assert voc[0][0] == "sky" and len(voc[0]) == 26
+    assert voc[15][:2] == ("person", "person in shirt")

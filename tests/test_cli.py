@@ -116,7 +116,7 @@ def test_background_listed_twice(capsys, image_path):
 def test_class_file_empty_or_missing(capsys, image_path, tmp_path):
     empty = tmp_path / "classes.txt"
     empty.write_text("# only a comment\n\n   \n")
-    assert "gives no class names" in refused(capsys, image_path, "--classes-file", empty)
+    assert "no class names" in refused(capsys, image_path, "--classes-file", empty)
     assert "missing.txt: no such file" in refused(capsys, image_path, "--classes-file",
                                                   tmp_path / "missing.txt")
 
@@ -133,7 +133,7 @@ def test_class_file_bom_does_not_hide_a_repeat(capsys, image_path, tmp_path):
     path = tmp_path / "classes.txt"
     path.write_bytes("\ufeffcat\ndog\ncat\n".encode())  # a BOM once gave '\ufeffcat' + 'cat'
     line = refused(capsys, image_path, "--classes-file", path)
-    assert "line 3: 'cat' is already a name on line 1" in line
+    assert "line 3: name 'cat' is already listed on line 1" in line
 
 
 def test_class_file_not_utf8(capsys, image_path, tmp_path):
