@@ -129,7 +129,8 @@ def check_weights(preset: Preset | str, sd_path=None, clip_path=None, *, sd_conf
     if len(problems) == 1:
         raise FileNotFoundError(problems[0])
     if problems:
-        raise FileNotFoundError("missing model weights (both):\n  " + "\n  ".join(problems))
+        raise FileNotFoundError("missing model weights (both): "
+                                + " ".join(f"({k}) {p};" for k, p in enumerate(problems, 1)))
 
 
 def _weight_variant(folder: Path, sub: str) -> str | None:

@@ -1,58 +1,95 @@
-"""A label map over a photo with a legend beside it, as one RGB array (the CLI's overlay PNG).
+"""An image with its label map blended on top and a legend BESIDE it (never on the data).
 
-The legend is drawn in a white panel to the right of the photo, never on it, with text and
-swatches scaled to the photo's height (at least 14 px), so it stays readable on small and large
-photos alike. Pure function of arrays; the caller writes the file.
+Shared by the single-image command and the figures. The legend uses DejaVu Sans (shipped with
+matplotlib, a dependency), whose glyphs cover Latin, Greek and Cyrillic names; without it Pillow's
+default font is used. Pure Pillow/numpy: arrays and images in, an image out, no file I/O.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
 
 from langseg.report.colours import legend_entries, overlay
 
-MIN_TEXT_PX = 14          # smallest legend text height
-TEXT_FRACTION = 1 / 20    # legend text height relative to the photo height
+OVERLAY_ALPHA = 0.5  # weight of the label colours over the photo (Figure 3 uses 0.8)
+LEGEND_BACKGROUND = (255, 255, 255)
+MIN_FONT_PX = 14  # readable on screen and in print at the image's own size
 
 
-def overlay_with_legend(image: np.ndarray, label: np.ndarray, class_names: Sequence[str],
-                        palette: np.ndarray, *, alpha: float = 0.5) -> np.ndarray:
-    """The overlay (:func:`~langseg.report.colours.overlay`) with a legend panel on its right.
+def legend_font_size(image_height: int) -> int:
+    """Font size in pixels for a legend next to an image ``image_height`` pixels high:
+    ``max(MIN_FONT_PX, image_height // 24)`` (15 px at 360 px, 20 px at 480 px)."""
+    return max(MIN_FONT_PX, image_height // 24)
+
+
+@functools.lru_cache(maxsize=8)
+def legend_font(size: int):
+    """DejaVu Sans at ``size`` px from matplotlib's data folder, else Pillow's default font."""
+    from PIL import ImageFont
+
+    try:
+        import matplotlib
+
+        path = f"{matplotlib.get_data_path()}/fonts/ttf/DejaVuSans.ttf"
+        return ImageFont.truetype(path, size)
+    except (ImportError, OSError):
+        return ImageFont.load_default(size=size)
+
+
+def legend_panel(entries: Sequence[tuple[str, tuple[int, int, int]]], font_size: int):
+    """A white panel listing ``entries`` top to bottom: a colour swatch and the name.
 
     Args:
-        image: ``(H, W, 3)`` uint8 photo.
-        label: ``(H, W)`` int labels in ``[-1, n_classes)``, -1 = ignore.
-        class_names: one name per palette row.
-        palette: ``(n_classes, 3)`` uint8 colours.
-        alpha: weight of the label colours in ``[0, 1]``.
+        entries: ``(name, (r, g, b))`` in drawing order (may be empty: a 1-pixel-wide panel).
+        font_size: text height in pixels (swatches are as high).
 
     Returns:
-        ``(max(H, legend height), W + legend width, 3)`` uint8: the overlay at the top left,
-        unchanged in size, the legend (a swatch and the name of each class present, in id
-        order, "ignore" last) to its right, white elsewhere.
+        RGB ``PIL.Image.Image`` exactly as large as its content (every entry fully visible).
     """
-    from PIL import Image, ImageDraw, ImageFont
+    from PIL import Image, ImageDraw
 
-    blended = overlay(image, label, palette, alpha)
-    entries = legend_entries(label, class_names, palette)
-    height, width = blended.shape[:2]
-    size = max(MIN_TEXT_PX, round(height * TEXT_FRACTION))
-    font = ImageFont.load_default(size=size)
-    pad = max(4, size // 2)
+    font = legend_font(font_size)
+    pad = max(3, font_size // 3)
+    row = font_size + pad
     measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     text_width = max((measure.textbbox((0, 0), name, font=font)[2] for name, _ in entries),
                      default=0)
-    panel_width = 3 * pad + size + text_width + pad if entries else 0
-    panel_height = pad + len(entries) * (size + pad)
-    canvas = Image.new("RGB", (width + panel_width, max(height, panel_height)), (255, 255, 255))
-    canvas.paste(Image.fromarray(blended), (0, 0))
-    draw = ImageDraw.Draw(canvas)
-    left = width + pad
-    for row, (name, colour) in enumerate(entries):
-        top = pad + row * (size + pad)
-        draw.rectangle((left, top, left + size - 1, top + size - 1), fill=tuple(colour),
-                       outline=(0, 0, 0))
-        draw.text((left + size + pad, top), name, fill=(0, 0, 0), font=font)
-    return np.asarray(canvas)
+    width = 1 if not entries else 3 * pad + font_size + text_width + pad
+    height = 1 if not entries else pad + len(entries) * row
+    panel = Image.new("RGB", (width, height), LEGEND_BACKGROUND)
+    draw = ImageDraw.Draw(panel)
+    for k, (name, colour) in enumerate(entries):
+        top = pad + k * row
+        draw.rectangle((pad, top, pad + font_size - 1, top + font_size - 1),
+                       fill=tuple(int(c) for c in colour), outline=(0, 0, 0))
+        draw.text((2 * pad + font_size, top), name, fill=(0, 0, 0), font=font)
+    return panel
+
+
+def overlay_with_legend(image: np.ndarray, labels: np.ndarray, label_names: Sequence[str],
+                        palette: np.ndarray, *, alpha: float = OVERLAY_ALPHA) -> np.ndarray:
+    """The overlay of ``labels`` on ``image`` with a legend of the classes present to its right.
+
+    Args:
+        image: ``(H, W, 3) uint8`` photo.
+        labels: ``(H, W) int`` in ``[-1, n)`` (``-1`` = ignore), same size as ``image``.
+        label_names: ``n`` names, one per palette row.
+        palette: ``(n, 3) uint8`` colours.
+        alpha: weight of the label colours, in ``[0, 1]``.
+
+    Returns:
+        ``(max(H, h_legend), W + w_legend, 3) uint8``: columns ``[0, W)`` rows ``[0, H)`` are
+        exactly :func:`langseg.report.colours.overlay`; the rest is white or legend.
+    """
+    blended = overlay(np.asarray(image), labels, palette, alpha=alpha)
+    height, width = blended.shape[:2]
+    panel = np.asarray(legend_panel(legend_entries(labels, label_names, palette),
+                                    legend_font_size(height)))
+    canvas = np.full((max(height, panel.shape[0]), width + panel.shape[1], 3),
+                     LEGEND_BACKGROUND, dtype=np.uint8)
+    canvas[:height, :width] = blended
+    canvas[: panel.shape[0], width:] = panel
+    return canvas
