@@ -186,7 +186,7 @@ def format_seconds(seconds: float) -> str:
     """Short duration: ``"9.5s"`` below a minute, ``"4m05s"`` below an hour, else ``"2h03m"``."""
     if round(seconds, 1) < 60:
         return f"{seconds:.1f}s"
-    whole = int(round(seconds))
+    whole = round(seconds)
     if whole < 3600:
         return f"{whole // 60}m{whole % 60:02d}s"
     return f"{whole // 3600}h{(whole % 3600) // 60:02d}m"
