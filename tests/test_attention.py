@@ -1,5 +1,7 @@
 """Aggregation formulas of langseg.attention on small hand-made maps (spec §1.4, §3.2)."""
 
+import math
+
 import pytest
 import torch
 
@@ -139,11 +141,11 @@ def test_invalid_inputs_are_rejected():
 def _naive_sa_float64(maps):
     """Reference: every layer upsampled, normalised and expanded to full size, summed in
     float64 in the given order (the definition before per-resolution grouping)."""
-    big = max(int(round(m.shape[0] ** 0.5)) for m in maps)
-    total = sum(int(round(m.shape[0] ** 0.5)) for m in maps)
+    big = max(math.isqrt(m.shape[0]) for m in maps)
+    total = sum(math.isqrt(m.shape[0]) for m in maps)
     out = torch.zeros(big * big, big * big, dtype=torch.float64)
     for m in maps:
-        r = int(round(m.shape[0] ** 0.5))
+        r = math.isqrt(m.shape[0])
         layer = torch.nn.functional.interpolate(m.double().reshape(r * r, 1, r, r), size=(big, big),
                                                 mode="bilinear", align_corners=False)
         layer = layer.reshape(r * r, -1)

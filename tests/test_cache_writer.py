@@ -72,11 +72,11 @@ def test_a_failed_write_surfaces_and_the_store_stays_incomplete(tmp_path):
 
 
 def test_exception_in_the_with_block_leaves_the_store_incomplete(tmp_path):
-    with pytest.raises(RuntimeError, match="model failed"):
-        with PipelinedWriter(_store(tmp_path / "s.zarr", SACodec.U8_POW06), threads=2) as piped:
-            for i in range(len(IDS)):
-                piped.submit(i, sa=_sa(i), cosines=np.zeros((3, 4), np.float32))
-            raise RuntimeError("model failed")
+    piped = PipelinedWriter(_store(tmp_path / "s.zarr", SACodec.U8_POW06), threads=2)
+    with pytest.raises(RuntimeError, match="model failed"), piped:
+        for i in range(len(IDS)):
+            piped.submit(i, sa=_sa(i), cosines=np.zeros((3, 4), np.float32))
+        raise RuntimeError("model failed")
     with pytest.raises(CacheError, match="incomplete"):
         open_store(tmp_path / "s.zarr", expected=MANIFEST)
 

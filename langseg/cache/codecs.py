@@ -43,7 +43,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 from fractions import Fraction
-from functools import lru_cache
+from functools import cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -149,7 +149,7 @@ def float16_keeping_support(values: np.ndarray) -> np.ndarray:
     return np.where(values < _FP16_MIN_NORMAL, subnormal, normal).view(np.float16)
 
 
-@lru_cache(maxsize=None)
+@cache
 def code_thresholds(codec: SACodec) -> np.ndarray:
     """``(254,) float32``: entry ``k - 1`` is the smallest float32 ratio whose code is >= ``k``.
 

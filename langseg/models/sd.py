@@ -139,7 +139,6 @@ def _attend_and_average(attn, query, key, value, mask, *, keep: bool):
     """
     import torch
 
-    dtype = query.dtype
     if attn.upcast_attention:
         query, key = query.float(), key.float()
     bh, n_q, _ = query.shape

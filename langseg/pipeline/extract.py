@@ -76,7 +76,7 @@ def extract_shard(*, params: Mapping, index_path, gt_path, store_path, runtime: 
     """
     import torch
 
-    from langseg.data import load_image, read_index
+    from langseg.data import read_index
     from langseg.models.loading import resolve_device
 
     torch.set_num_threads(max(1, runtime.threads))
@@ -86,25 +86,45 @@ def extract_shard(*, params: Mapping, index_path, gt_path, store_path, runtime: 
     paths = [by_id[image_id].image_path for image_id in image_ids]
     source = params["source"]
     start = time.perf_counter()
-    opener = {"gem": _gem_job, "sd_sa": _sa_job, "sd_gt": _sd_gt_job}[source]
-    job = opener(params, image_ids, labels, store_path, runtime)
-    batches = [list(range(i, min(i + runtime.batch_size, len(paths))))
-               for i in range(0, len(paths), runtime.batch_size)]
+    job = open_job(params, image_ids, labels, store_path, runtime)
+    run_job(job, paths, runtime.batch_size, desc=f"{source} {Path(store_path).stem}", log=log)
+    log.info(job_summary(f"extract {source} {Path(store_path).stem}", len(paths),
+                         time.perf_counter() - start, device=str(resolve_device(runtime.device))))
+
+
+def open_job(params: Mapping, image_ids: Sequence[str], labels: Sequence[np.ndarray],
+             store_path, runtime: RuntimeOptions, *, model=None) -> ShardJob:
+    """Create the store of ``params["source"]`` (complete after :func:`run_job`) and the job.
+
+    ``model``: an already loaded model for the source (``SDModels`` / ``ClipModel``, loaded
+    from ``params["models"]``); ``None`` loads it.
+    """
+    opener = {"gem": _gem_job, "sd_sa": _sa_job, "sd_gt": _sd_gt_job}[params["source"]]
+    return opener(params, image_ids, labels, store_path, runtime, model)
+
+
+def run_job(job: ShardJob, paths: Sequence, batch_size: int, *, desc: str,
+            log: logging.Logger | None = None) -> None:
+    """Read, compute and write every image (``paths[i]`` is image ``i`` of the store) in
+    batches; reading the next batch, computing this one and writing earlier ones overlap. On
+    return the store is closed and complete; on an error it stays incomplete."""
+    from langseg.data import load_image
+
+    batches = [list(range(i, min(i + batch_size, len(paths))))
+               for i in range(0, len(paths), batch_size)]
 
     def load(batch):
         return job.prepare([load_image(paths[i]) for i in batch])
 
     with job.writer, ThreadPoolExecutor(1, thread_name_prefix="prefetch") as prefetch:
         upcoming = prefetch.submit(load, batches[0]) if batches else None
-        for k, batch in enumerate(track(batches, total=len(batches), unit="batches",
-                                        desc=f"{source} {Path(store_path).stem}", logger=log)):
+        for k, batch in enumerate(track(batches, total=len(batches), unit="batches", desc=desc,
+                                        logger=log)):
             prepared = upcoming.result()
             if k + 1 < len(batches):
                 upcoming = prefetch.submit(load, batches[k + 1])
             job.write_batch(batch, prepared)
     # leaving the block waited for every write and closed the store (manifest last)
-    log.info(job_summary(f"extract {source} {Path(store_path).stem}", len(paths),
-                         time.perf_counter() - start, device=str(resolve_device(runtime.device))))
 
 
 def limit_gpu_memory(runtime: RuntimeOptions) -> None:
@@ -174,14 +194,14 @@ def _pipelined(store, runtime: RuntimeOptions) -> PipelinedWriter:
                            max_pending=2 * runtime.batch_size)
 
 
-def _gem_job(params, image_ids, labels, store_path, runtime) -> ShardJob:
+def _gem_job(params, image_ids, labels, store_path, runtime, clip=None) -> ShardJob:
     from langseg.cache import ArraySpec, write_store
     from langseg.data import get_dataset_info
     from langseg.models import gem_cosines, load_clip, model_identity
 
     models = params["models"]
-    clip = load_clip(Preset(models["preset"]), clip_path=models["clip_path"],
-                     device=runtime.device)
+    clip = clip or load_clip(Preset(models["preset"]), clip_path=models["clip_path"],
+                             device=runtime.device)
     names = list(get_dataset_info(DatasetKind(params["kind"])).prompt_class_names)
     patch = clip.model.visual.patch_size
     grid = (params["resolution"] // patch[0], params["resolution"] // patch[1])
@@ -198,13 +218,13 @@ def _gem_job(params, image_ids, labels, store_path, runtime) -> ShardJob:
     return ShardJob(writer, write_batch)
 
 
-def _sa_job(params, image_ids, labels, store_path, runtime) -> ShardJob:
+def _sa_job(params, image_ids, labels, store_path, runtime, sd=None) -> ShardJob:
     """SA on the model's device; on CUDA encoded there and only the codes copied to the host."""
     from langseg.cache import sa_array_spec, write_store
     from langseg.models import model_identity
     from langseg.models.sd import preprocess_images, self_attention_batch
 
-    sd = _load_sd(params, runtime)
+    sd = sd or _load_sd(params, runtime)
     spec = sa_array_spec(latent_pixels(sd), runtime.sa_codec)
     writer = _pipelined(write_store(store_path, manifest=_manifest(params, model_identity(sd)),
                                     image_ids=image_ids, arrays={"sa": spec}), runtime)
@@ -240,7 +260,7 @@ def queue_sa(writer: PipelinedWriter, index: int, sa, codec) -> None:
         codec, values.numpy(), None if scale is None else scale.numpy()))
 
 
-def _sd_gt_job(params, image_ids, labels, store_path, runtime) -> ShardJob:
+def _sd_gt_job(params, image_ids, labels, store_path, runtime, sd=None) -> ShardJob:
     from langseg.cache import ArraySpec, write_store
     from langseg.data import get_dataset_info
     from langseg.models import extract_gt_attention, model_identity
@@ -248,7 +268,7 @@ def _sd_gt_job(params, image_ids, labels, store_path, runtime) -> ShardJob:
     info = get_dataset_info(DatasetKind(params["kind"]))
     class_ids = [gt_class_ids(label, background=info.background_channel) for label in labels]
     k_max = max([len(ids) for ids in class_ids] + [1])
-    sd = _load_sd(params, runtime)
+    sd = sd or _load_sd(params, runtime)
     n = latent_pixels(sd)
     writer = _pipelined(write_store(
         store_path, manifest=_manifest(params, model_identity(sd)), image_ids=image_ids,
