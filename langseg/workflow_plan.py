@@ -8,6 +8,7 @@ missing dataset root, split file, image or mask fails before any job runs.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,6 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from langseg.params import DatasetKind, Fidelity, Method
+from langseg.provenance import EXTRACTION_CODE, SEGMENT_CODE, code_digest
+
+#: Package sources behind the ground-truth files (readers, label rules, resizing).
+GT_CODE = ("langseg/data", "langseg/pipeline/stages.py", "langseg/params.py")
 
 SOURCES = ("sd_sa", "sd_gt", "gem")
 FIGURE3_METHODS = (Method.GEM, Method.AGGGEM, Method.DIFFSEGCLUST, Method.SPECCLUST)
@@ -82,7 +87,7 @@ class WorkflowPlan:
         self.datasets = datasets
         self.methods = tuple(Method(m) for m in config["methods"])
         self.shard_size: int = config["shard_size"]
-        self._n_images: dict[tuple[str, str], int] = {}
+        self._samples: dict[tuple[str, str], list] = {}
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> WorkflowPlan:
@@ -122,22 +127,57 @@ class WorkflowPlan:
 
     def n_images(self, dataset: str, split: str) -> int:
         """Number of images of a split (after ``max_images``), read once at parse time."""
-        key = (dataset, split)
-        if key not in self._n_images:
-            self._n_images[key] = len(self._list_ids(self.datasets[dataset], split))
-        return self._n_images[key]
+        return len(self.samples(dataset, split))
 
-    def _list_ids(self, plan: DatasetPlan, split: str) -> list[str]:
+    def samples(self, dataset: str, split: str) -> list:
+        """The split's samples (image id, image and mask paths), listed once at parse time.
+
+        The demo's are built from its known ids (its files are made by a rule).
+        """
+        key = (dataset, split)
+        if key not in self._samples:
+            self._samples[key] = self._list_samples(self.datasets[dataset], split)
+        return self._samples[key]
+
+    def _list_samples(self, plan: DatasetPlan, split: str) -> list:
         from langseg.data import DEMO_SPLITS, list_samples
+        from langseg.data.samples import Sample
 
         if plan.demo:
             if split not in DEMO_SPLITS:
                 raise ValueError(f"datasets.{plan.name}.splits: the demo has splits "
                                  f"{sorted(DEMO_SPLITS)}, not {split!r}")
             ids = list(DEMO_SPLITS[split])
-            return ids[: plan.max_images] if plan.max_images else ids
-        samples = list_samples(plan.kind, plan.root, split, max_images=plan.max_images)
-        return [sample.image_id for sample in samples]
+            ids = ids[: plan.max_images] if plan.max_images else ids
+            return [Sample(i, plan.root / "JPEGImages" / f"{i}.jpg",
+                           plan.root / "SegmentationClass" / f"{i}.png") for i in ids]
+        return list_samples(plan.kind, plan.root, split, max_images=plan.max_images)
+
+    def shard_samples(self, dataset: str, split: str, shard: str) -> list:
+        """The samples of one shard, in index order."""
+        start = int(shard) * self.shard_size
+        return self.samples(dataset, split)[start:start + self.shard_size]
+
+    def shard_images(self, dataset: str, split: str, shard: str) -> list[str]:
+        """Image files of a shard (inputs of the rules that read them); none for the demo, whose
+        generated folder is an input of its index instead."""
+        if self.datasets[dataset].demo:
+            return []
+        return [str(s.image_path) for s in self.shard_samples(dataset, split, shard)]
+
+    def shard_masks(self, dataset: str, split: str, shard: str) -> list[str]:
+        """Mask files of a shard (inputs of prepare_gt); none for the demo."""
+        if self.datasets[dataset].demo:
+            return []
+        return [str(s.mask_path) for s in self.shard_samples(dataset, split, shard)]
+
+    def listing_digest(self, dataset: str, split: str) -> str:
+        """sha256 (16 hex digits) of the split's listing (ids and paths, in order): a changed
+        split file or folder rewrites the index."""
+        digest = hashlib.sha256()
+        for s in self.samples(dataset, split):
+            digest.update(f"{s.image_id}\t{s.image_path}\t{s.mask_path}\n".encode())
+        return digest.hexdigest()[:16]
 
     def shards(self, dataset: str, split: str) -> list[str]:
         """Shard wildcard values of a split: ``["000", "001", ...]``."""
@@ -157,37 +197,63 @@ class WorkflowPlan:
     def index_params(self, dataset: str, split: str) -> dict:
         plan = self.datasets[dataset]
         return canonical({"kind": plan.kind.value, "root": str(plan.root), "split": split,
-                          "max_images": plan.max_images, "shard_size": self.shard_size})
+                          "max_images": plan.max_images, "shard_size": self.shard_size,
+                          "listing": self.listing_digest(dataset, split)})
 
     def gt_params(self, dataset: str) -> dict:
         plan = self.datasets[dataset]
         return canonical({"kind": plan.kind.value, "mask_size": self.config["mask_size"],
-                          "on_error": plan.on_error})
+                          "on_error": plan.on_error, "code": code_digest(GT_CODE)})
 
     # ---------------------------------------------------------------------------- extraction
     @cached_property
-    def models(self) -> dict:
-        """What identifies the models (preset and weight paths): part of every cache's params."""
+    def sd_models(self) -> dict:
+        """What identifies the SD weights (preset, paths, ``real``: every file's identity)."""
+        from langseg.models.loading import sd_weights_identity
+
         models = self.config["models"]
-        return {"preset": models["preset"], "sd_path": models["sd_path"],
-                "sd_config": models["sd_config"], "clip_path": models["clip_path"]}
+        out = {"preset": models["preset"], "sd_path": models["sd_path"],
+               "sd_config": models["sd_config"]}
+        if models["preset"] == "real":
+            out["weights"] = sd_weights_identity(models["sd_path"], models["sd_config"])
+        return out
+
+    @cached_property
+    def clip_models(self) -> dict:
+        """What identifies the CLIP weights (preset, path, ``real``: the file's identity)."""
+        from langseg.models.loading import clip_weights_identity
+
+        models = self.config["models"]
+        out = {"preset": models["preset"], "clip_path": models["clip_path"]}
+        if models["preset"] == "real":
+            out["weights"] = clip_weights_identity(models["clip_path"])
+        return out
 
     def extraction_params(self, dataset: str, source: str) -> dict:
-        """Everything that changes the tensors of ``source`` for ``dataset`` (and nothing else)."""
+        """Everything that changes the tensors of ``source`` for ``dataset`` (and nothing else):
+        the models with their weight files' identity, the settings, the SA codec, and the digest
+        of the package code that computes them. Recorded in the store's manifest and compared
+        by every reader."""
         fidelity = Fidelity(self.config["fidelity"])
         extraction = self.config["extraction"]
         kind = self.datasets[dataset].kind
+        code = code_digest(EXTRACTION_CODE)
         if source == "gem":
             gem = extraction["gem"]
-            return canonical({"source": source, "kind": kind.value, "models": self.models,
-                              "depth": gem["depth"], "resolution": gem["resolution"]})
+            return canonical({"source": source, "kind": kind.value, "models": self.clip_models,
+                              "depth": gem["depth"], "resolution": gem["resolution"],
+                              "code": code})
         sd = extraction["sd"]
         if source == "sd_sa" or fidelity is Fidelity.CORRECTED:
             timestep = sd["sa_timestep"]
         else:
             timestep = sd["gt_timestep"]
-        params = {"source": source, "models": self.models, "fidelity": fidelity.value,
-                  "timestep": timestep, "seed": sd["seed"]}
+        params = {"source": source, "models": self.sd_models, "fidelity": fidelity.value,
+                  "timestep": timestep, "seed": sd["seed"], "code": code}
+        if source == "sd_sa":
+            from langseg.cache.codecs import SACodec
+
+            params["sa_codec"] = SACodec.parse(self.config["cache"]["sa_codec"]).value
         if source == "sd_gt":
             params["kind"] = kind.value  # class names come from the dataset
             params["mask_size"] = self.config["mask_size"]  # GT classes read at this size
@@ -212,7 +278,8 @@ class WorkflowPlan:
         if "output_size" in METHOD_SETTING_KEYS[method]:
             overrides.setdefault("output_size", self.config["mask_size"])
         return canonical({"method": method.value, "kind": self.datasets[dataset].kind.value,
-                          "settings": overrides, "expected": expected})
+                          "settings": overrides, "expected": expected,
+                          "code": code_digest(SEGMENT_CODE)})
 
     # ----------------------------------------------------------------------------- evaluate
     @cached_property

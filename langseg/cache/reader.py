@@ -82,8 +82,24 @@ class StoreReader:
         self.image_ids: tuple[str, ...] = tuple(manifest["image_ids"])
         self.arrays: dict[str, ArraySpec] = {name: ArraySpec.from_json(data)
                                              for name, data in manifest["arrays"].items()}
+        self.skipped: dict[str, str] = dict(manifest.get("skipped", {}))
+        self._positions = {image_id: i for i, image_id in enumerate(self.image_ids)}
         self._root = root
         self._zarr_arrays: dict = {}
+
+    def index_of(self, image_id: str) -> int:
+        """Position of ``image_id`` in the store.
+
+        Raises:
+            CacheError: the store does not hold the image, or skipped it at extraction.
+        """
+        if image_id in self.skipped:
+            raise CacheError(f"cache store {self.path} skipped image {image_id!r} at extraction: "
+                             f"{self.skipped[image_id]}")
+        if image_id not in self._positions:
+            raise CacheError(f"cache store {self.path} does not hold image {image_id!r}; delete "
+                             "the store and rerun the extraction rule that writes it")
+        return self._positions[image_id]
 
     def __len__(self) -> int:
         return len(self.image_ids)
@@ -125,6 +141,7 @@ class StoreReader:
 
     def _chunk(self, zarr_path: str, index: int) -> np.ndarray:
         """The stored image ``index`` of a zarr array: present, checksum-verified and finite."""
+        self.index_of(self.image_ids[index])  # refuses a skipped image
         array = self._zarr(zarr_path)
         key = array.metadata.encode_chunk_key((index,) + (0,) * (array.ndim - 1))
         if not (self.path / zarr_path / key).is_file():

@@ -164,7 +164,7 @@ def write_store(path, *, manifest: Mapping, image_ids: Sequence[str],
     Args:
         path: the store directory (``.../{shard}.zarr``); its parent is created if missing.
         manifest: JSON data (extraction parameters, model identity); must not use the keys
-            ``image_ids``, ``arrays``, ``versions``, which the writer adds.
+            ``image_ids``, ``arrays``, ``versions``, ``skipped``, which the writer adds.
         image_ids: the images of the store, in order; index ``i`` of every array is image ``i``.
         arrays: array name -> :class:`ArraySpec` (per-image shape, dtype, codec).
 
@@ -206,6 +206,7 @@ class StoreWriter:
         self._root = root
         self._manifest = manifest
         self._missing = {(name, i) for name in arrays for i in range(len(self.image_ids))}
+        self._skipped: dict[str, str] = {}
         self._closed = False
 
     def write(self, index: int, **arrays: np.ndarray) -> None:
@@ -224,6 +225,18 @@ class StoreWriter:
             else:
                 self._zarrs[name][index] = _checked_value(name, value, spec)
             self._missing.discard((name, index))
+
+    def skip(self, index: int, reason: str) -> None:
+        """Leave image ``index`` out on purpose (e.g. its file cannot be decoded).
+
+        Its arrays stay unwritten; the manifest's ``skipped`` maps its id to ``reason`` and
+        readers refuse to read it, naming the reason.
+        """
+        if self._closed:
+            raise CacheError(f"cache store {self.path} is closed; skip before close()")
+        _check_index(index, len(self.image_ids), self.path)
+        self._skipped[self.image_ids[index]] = str(reason)
+        self._missing -= {(name, index) for name in self.arrays}
 
     def write_sa(self, index: int, sa: np.ndarray) -> None:
         """Encode and write the ``(N, N)`` SA map of image ``index`` into the ``sa`` array."""
@@ -257,7 +270,8 @@ class StoreWriter:
             raise CacheError(f"cache store {self.path} is missing {len(self._missing)} "
                              f"array images, e.g. {name!r} of image {self.image_ids[index]!r}; "
                              "it stays incomplete")
-        self._root.attrs.update({"manifest": self._manifest, "complete": True})
+        manifest = dict(self._manifest, skipped=dict(self._skipped))
+        self._root.attrs.update({"manifest": manifest, "complete": True})
         self._closed = True
 
     def __enter__(self) -> StoreWriter:

@@ -117,6 +117,53 @@ def check_weights(preset: Preset | str, sd_path=None, clip_path=None, *, sd_conf
     clip_checkpoint(clip_path)
 
 
+_SAMPLE_BYTES = 1 << 20  # file identity: first and last MiB
+
+
+def file_identity(path: str | Path) -> dict:
+    """Cheap content identity of one weight file: size, mtime and a hash of its ends.
+
+    Returns:
+        ``{"path", "bytes", "mtime_ns", "sha256_ends"}``: ``sha256_ends`` hashes the first and
+        the last MiB (the whole file when smaller than 2 MiB): a ``.safetensors`` header with
+        the first tensors, or a torch zip file's central directory with every member's CRC-32.
+    """
+    path = Path(path)
+    stat = path.stat()
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        if stat.st_size <= 2 * _SAMPLE_BYTES:
+            digest.update(handle.read())
+        else:
+            digest.update(handle.read(_SAMPLE_BYTES))
+            handle.seek(stat.st_size - _SAMPLE_BYTES)
+            digest.update(handle.read(_SAMPLE_BYTES))
+    return {"path": str(path), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+            "sha256_ends": digest.hexdigest()[:16]}
+
+
+def _folder_files(folder: Path) -> list[Path]:
+    """Every file under ``folder`` except hidden ones (e.g. ``.cache/`` of huggingface-cli)."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not any(
+        part.startswith(".") for part in p.relative_to(folder).parts))
+
+
+def sd_weights_identity(sd_path, sd_config=None) -> list[dict]:
+    """:func:`file_identity` of every file of the SD weights (folder, or checkpoint + config).
+
+    Weights and configs both count: a changed ``unet/config.json`` changes the model too.
+    """
+    _check_sd(sd_path, sd_config)
+    path = Path(sd_path)
+    files = _folder_files(path) if path.is_dir() else [path, *_folder_files(Path(sd_config))]
+    return [file_identity(p) for p in files]
+
+
+def clip_weights_identity(clip_path=None) -> list[dict]:
+    """:func:`file_identity` of the MetaCLIP checkpoint (:func:`clip_checkpoint`)."""
+    return [file_identity(clip_checkpoint(clip_path))]
+
+
 def _weight_variant(folder: Path, sub: str) -> str | None:
     names = SD_COMPONENTS[sub]
     plain = [n for n in names if ".fp16." not in n]
@@ -262,5 +309,6 @@ def model_identity(*models: SDModels | ClipModel) -> dict:
     return out
 
 
-__all__ = ["SD_ARCHITECTURES", "check_weights", "clip_checkpoint", "load_clip", "load_sd",
-           "model_identity", "resolve_device"]
+__all__ = ["SD_ARCHITECTURES", "check_weights", "clip_checkpoint", "clip_weights_identity",
+           "file_identity", "load_clip", "load_sd", "model_identity", "resolve_device",
+           "sd_weights_identity"]

@@ -3,7 +3,8 @@
 Sources (see docs/architecture.md): ``gem`` (raw patch-text cosines), ``sd_sa`` (aggregated
 empty-prompt self-attention, stored with the configured SA codec) and ``sd_gt`` (the GT-prompt
 pass reduced to what AggSD needs). The store's manifest holds the rule's extraction params, which
-``segment`` compares before reading, plus the model identity (recorded, not compared).
+``segment`` compares before reading (models with their weight files' identity, settings,
+SA codec, code digest), plus the identity of the loaded models (recorded, not compared).
 """
 
 from __future__ import annotations
@@ -27,35 +28,43 @@ class RuntimeOptions:
 
     device: Device
     batch_size: int
-    sa_codec: str
     threads: int
 
     @classmethod
     def from_config(cls, config: Mapping, *, threads: int) -> RuntimeOptions:
         models = config["models"]
         return cls(device=Device(models["device"]), batch_size=models["batch_size"],
-                   sa_codec=config["cache"]["sa_codec"], threads=threads)
+                   threads=threads)
 
 
 #: ``(batch indices, PIL images) -> None``: extracts a batch and writes it into the store.
 BatchWriter = Callable[[Sequence[int], list], None]
 
 
-def extract_shard(*, params: Mapping, index_path, gt_path, store_path, runtime: RuntimeOptions,
-                  log: logging.Logger) -> None:
+def extract_shard(*, params: Mapping, index_path, shard: str, gt_path, store_path,
+                  runtime: RuntimeOptions, log: logging.Logger) -> None:
     """Extract ``params["source"]`` for the images of one shard into the store at ``store_path``.
 
-    The images are those of the shard's ground-truth file (images skipped there are skipped
-    here too). The store is complete (manifest written) only when every image was written.
+    ``sd_gt`` (``gt_path`` given) extracts the images of the shard's ground-truth file (images
+    skipped there are skipped here too); ``gem`` and ``sd_sa`` (``gt_path=None``) extract every
+    image of the shard in the index, so they never depend on ground-truth settings, and an image
+    that cannot be decoded is skipped (recorded in the manifest; the GT stage decides whether
+    that is an error). The store is complete (manifest written) only when every image was
+    written or skipped.
     """
     import torch
 
-    from langseg.data import load_image, read_index
+    from langseg.data import CorruptFileError, load_image, read_index
+    from langseg.pipeline.stages import shard_samples_from_index
 
     torch.set_num_threads(max(1, runtime.threads))
-    image_ids, labels, _ = load_gt(gt_path)
-    by_id = {sample.image_id: sample for sample, _ in read_index(index_path)}
-    samples = [by_id[image_id] for image_id in image_ids]
+    if gt_path is None:
+        samples, labels = shard_samples_from_index(index_path, shard), None
+        image_ids = [sample.image_id for sample in samples]
+    else:
+        image_ids, labels, _ = load_gt(gt_path)
+        by_id = {sample.image_id: sample for sample, _ in read_index(index_path)}
+        samples = [by_id[image_id] for image_id in image_ids]
     source = params["source"]
     start = time.perf_counter()
     opener = {"gem": _gem_writer, "sd_sa": _sa_writer, "sd_gt": _sd_gt_writer}[source]
@@ -64,7 +73,16 @@ def extract_shard(*, params: Mapping, index_path, gt_path, store_path, runtime: 
                for i in range(0, len(samples), runtime.batch_size)]
     for batch in track(batches, total=len(batches), unit="batches",
                        desc=f"{source} {Path(store_path).stem}", logger=log):
-        write_batch(batch, [load_image(samples[i].image_path) for i in batch])
+        kept, images = [], []
+        for i in batch:
+            try:
+                images.append(load_image(samples[i].image_path))
+                kept.append(i)
+            except CorruptFileError as err:
+                log.warning("skipped %s: %s", image_ids[i], err)
+                writer.skip(i, str(err))
+        if kept:
+            write_batch(kept, images)
     writer.close()  # the manifest goes in last: only now is the store complete
     from langseg.models.loading import resolve_device
 
@@ -123,7 +141,7 @@ def _sa_writer(params, image_ids, labels, store_path, runtime) -> tuple:
     sd = _load_sd(params, runtime)
     writer = write_store(store_path, manifest=_manifest(params, model_identity(sd)),
                          image_ids=image_ids,
-                         arrays={"sa": sa_array_spec(latent_pixels(sd), runtime.sa_codec)})
+                         arrays={"sa": sa_array_spec(latent_pixels(sd), params["sa_codec"])})
 
     def write_batch(batch: Sequence[int], images: list) -> None:
         sa = extract_self_attention(sd, images, timestep=params["timestep"], seed=params["seed"],
