@@ -98,7 +98,25 @@ def build_parser() -> argparse.ArgumentParser:
                          description=_SEGMENT_DESCRIPTION)
     _add_segment_arguments(seg)
     seg.set_defaults(run=_run_segment)
+    export = sub.add_parser("export-preset", parents=[common],
+                            help="write a random preset's weights as folders `preset: real` loads")
+    export.add_argument("preset", choices=["tiny", "sd15-random"])
+    export.add_argument("dir", type=Path, help="SD diffusers folder (models.sd_path); the CLIP "
+                        "folder (models.clip_path) goes to DIR/open_clip")
+    export.add_argument("--seed", type=int, default=0, help="seed of the random weights")
+    export.set_defaults(run=_run_export_preset)
     return parser
+
+
+def _run_export_preset(args: argparse.Namespace) -> int:
+    from langseg.models.export import export_preset
+
+    try:
+        out = export_preset(args.preset, args.dir, seed=args.seed)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    print(f"models.sd_path: {out.sd_path}\nmodels.clip_path: {out.clip_path}")
+    return EXIT_OK
 
 
 _SEGMENT_DESCRIPTION = """\

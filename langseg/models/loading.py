@@ -28,6 +28,7 @@ CLIP_MODEL = "ViT-B-16-quickgelu"
 CLIP_TAG = "metaclip_400m"
 CLIP_HF_REPO = "timm/vit_base_patch16_clip_224.metaclip_400m"
 CLIP_HF_FILES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
+CLIP_FOLDER_CONFIG = "open_clip_config.json"  # open_clip's ``local-dir:`` folder layout
 SD_COMPONENTS = {  # subfolder -> files one of which must exist
     "unet": ("diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors",
              "diffusion_pytorch_model.bin", "diffusion_pytorch_model.fp16.bin"),
@@ -89,9 +90,15 @@ def _check_sd(sd_path, sd_config) -> None:
 
 
 def clip_checkpoint(clip_path=None) -> Path:
-    """The MetaCLIP checkpoint file: ``clip_path``, or the HF cache file of ``metaclip_400m``."""
+    """The MetaCLIP checkpoint: ``clip_path`` (a file, or an open_clip folder with
+    ``open_clip_config.json`` and weights), or the HF cache file of ``metaclip_400m``."""
     if clip_path is not None:
         path = Path(clip_path)
+        if path.is_dir():
+            if not (path / CLIP_FOLDER_CONFIG).is_file():
+                raise FileNotFoundError(f"CLIP folder {path} lacks {CLIP_FOLDER_CONFIG} (an open_clip "
+                                        f"folder holds it and the weights): {CLIP_HOWTO}")
+            return path
         if not path.is_file():
             raise FileNotFoundError(f"MetaCLIP checkpoint not found at {path}: {CLIP_HOWTO}")
         return path
@@ -155,13 +162,17 @@ def sd_weights_identity(sd_path, sd_config=None) -> list[dict]:
     """
     _check_sd(sd_path, sd_config)
     path = Path(sd_path)
-    files = _folder_files(path) if path.is_dir() else [path, *_folder_files(Path(sd_config))]
-    return [file_identity(p) for p in files]
+    folder = path if path.is_dir() else Path(sd_config)
+    files = [p for p in _folder_files(folder)  # the pipeline's parts only, e.g. not a README
+             if p.name == "model_index.json" or p.relative_to(folder).parts[0] in SD_COMPONENTS]
+    return [file_identity(p) for p in ([] if path.is_dir() else [path]) + files]
 
 
 def clip_weights_identity(clip_path=None) -> list[dict]:
-    """:func:`file_identity` of the MetaCLIP checkpoint (:func:`clip_checkpoint`)."""
-    return [file_identity(clip_checkpoint(clip_path))]
+    """:func:`file_identity` of the MetaCLIP checkpoint (:func:`clip_checkpoint`), or of every
+    file of an open_clip folder."""
+    path = clip_checkpoint(clip_path)
+    return [file_identity(p) for p in (_folder_files(path) if path.is_dir() else [path])]
 
 
 def _weight_variant(folder: Path, sub: str) -> str | None:
@@ -267,8 +278,14 @@ def load_clip(preset: Preset | str, *, clip_path=None, model_name: str = CLIP_MO
     dev = resolve_device(device)
     if preset is Preset.REAL:
         ckpt = clip_checkpoint(clip_path)
-        model = open_clip.create_model(model_name, pretrained=str(ckpt)).eval()
-        identity = {"files": _files_identity([ckpt])}
+        if ckpt.is_dir():  # open_clip's own folder layout: config + weights
+            model_name = f"local-dir:{ckpt}"
+            model = open_clip.create_model(model_name).eval()
+            files = _folder_files(ckpt)
+        else:
+            model = open_clip.create_model(model_name, pretrained=str(ckpt)).eval()
+            files = [ckpt]
+        identity = {"files": _files_identity(files)}
         overrides: dict = {}
     else:
         model = build_random_clip(preset, seed=seed)
