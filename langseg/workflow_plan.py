@@ -110,6 +110,7 @@ class WorkflowPlan:
         for name, plan in self.datasets.items():
             for split in plan.splits:
                 self.n_images(name, split)
+        self.figure3  # noqa: B018  (checks report.figure3.images against the split's size)
         from langseg.models import check_weights
         from langseg.models.loading import clip_checkpoint
 
@@ -318,11 +319,23 @@ class WorkflowPlan:
     def figure3(self) -> dict | None:
         """The Figure 3 selection: dataset, split, image positions and methods shown."""
         selection = self.config.get("report", {}).get("figure3")
+        n_default = 4
         if not selection:
             first = next(iter(self.datasets.values()))
-            selection = {"dataset": first.name, "split": first.splits[0], "images": [0, 1, 2, 3]}
+            selection = {"dataset": first.name, "split": first.splits[0]}
         n = self.n_images(selection["dataset"], selection["split"])
-        images = [i for i in selection.get("images", [0, 1, 2, 3]) if i < n]
+        if "images" in selection:
+            images = list(selection["images"])
+            outside = [i for i in images if not 0 <= i < n]
+            if outside:
+                from langseg.config import ConfigError
+
+                raise ConfigError(
+                    f"report.figure3.images: {outside} out of range; split "
+                    f"{selection['dataset']}/{selection['split']} has {n} images (positions "
+                    f"0..{n - 1} of its index, after max_images)")
+        else:
+            images = list(range(min(n, n_default)))
         methods = [m for m in FIGURE3_METHODS if m in self.methods]
         return {"dataset": selection["dataset"], "split": selection["split"], "images": images,
                 "methods": [m.value for m in methods]}
