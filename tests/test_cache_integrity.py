@@ -136,3 +136,20 @@ def test_writer_refuses_nan(tmp_path):
     writer = write_store(tmp_path / "s.zarr", manifest=MANIFEST, image_ids=["a"], arrays=arrays)
     with pytest.raises(ValueError, match="'cosines': refusing to store NaN"):
         writer.write(0, cosines=np.array([0.0, np.nan], np.float32))
+
+
+def test_skipped_image_is_recorded_and_refused_on_read(tmp_path):
+    arrays = {"cosines": ArraySpec(shape=(2,), dtype="float32")}
+    with write_store(tmp_path / "s.zarr", manifest=MANIFEST, image_ids=IDS,
+                     arrays=arrays) as writer:
+        writer.write(0, cosines=np.ones(2, np.float32))
+        writer.skip(1, "cannot decode b.jpg")
+        writer.write(2, cosines=np.zeros(2, np.float32))
+    reader = open_store(tmp_path / "s.zarr", expected=MANIFEST)
+    assert reader.skipped == {"img_b": "cannot decode b.jpg"}
+    assert reader.index_of("img_c") == 2
+    assert reader.read("cosines", 2).tolist() == [0.0, 0.0]
+    with pytest.raises(CacheError, match="skipped image 'img_b' at extraction: cannot decode"):
+        reader.read("cosines", 1)
+    with pytest.raises(CacheError, match="does not hold image 'img_x'"):
+        reader.index_of("img_x")
