@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
@@ -62,7 +62,7 @@ def _files(parts: tuple[str, ...], root: Path) -> list[Path]:
     return files
 
 
-@lru_cache(maxsize=None)
+@cache
 def code_digest(parts: tuple[str, ...], root: Path = PACKAGE_ROOT) -> str:
     """sha256 (first 16 hex digits) over the normalised sources of ``parts`` under ``root``.
 

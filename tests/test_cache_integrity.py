@@ -12,8 +12,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from langseg.cache import (ArraySpec, CacheError, Compression, SACodec, open_store,
-                           sa_array_spec, write_store)
+from langseg.cache import (
+    ArraySpec,
+    CacheError,
+    Compression,
+    SACodec,
+    open_store,
+    sa_array_spec,
+    write_store,
+)
 from langseg.synthetic import proxy_self_attention, segment_map
 
 MANIFEST = {"extraction": {"source": "test"}}

@@ -5,8 +5,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from langseg.provenance import (EXTRACTION_CODE, PACKAGE_ROOT, SEGMENT_CODE, code_digest,
-                                normalised_source)
+from langseg.provenance import (
+    EXTRACTION_CODE,
+    PACKAGE_ROOT,
+    SEGMENT_CODE,
+    code_digest,
+    normalised_source,
+)
 
 
 def test_normalised_source_drops_comments_docstrings_and_formatting():

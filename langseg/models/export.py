@@ -18,8 +18,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from langseg.models.presets import (CLIP_ARCHITECTURES, build_random_clip,
-                                    build_random_sd_components)
+from langseg.models.presets import (
+    CLIP_ARCHITECTURES,
+    build_random_clip,
+    build_random_sd_components,
+)
 from langseg.params import Preset
 
 CLIP_SUBFOLDER = "open_clip"
