@@ -5,13 +5,13 @@ Every dataset file of a shard is an input of the rules that read it, and the wei
 DAG build must stay fast on large datasets. This script writes, in a temporary folder, the four
 dataset layouts of ``config/paper.yaml`` with empty image and mask files (the parse only lists
 and stats them) and placeholder weight files, then times ``snakemake -n`` (parse, listing,
-params and DAG) twice: on the fresh folder, and after ``snakemake --touch`` marked every output
-as done (then Snakemake also compares every input's mtime with its outputs').
+params and DAG) on the fresh folder, and with ``--done`` also after ``snakemake --touch`` marked
+every output as done (then Snakemake also compares every input's mtime with its outputs').
 
 Usage::
 
     python benchmarks/bench_dag.py                  # 10,000 images over the 7 splits
-    python benchmarks/bench_dag.py --images 20000
+    python benchmarks/bench_dag.py --images 20000 --done
 
 The images are split over the splits in proportion to the real datasets' sizes (VOC train
 1464 / val 1449, Context train 4998 / val 5105, COCO-Stuff val2017 4172, Cityscapes val 500).
@@ -20,6 +20,7 @@ The images are split over the splits in proportion to the real datasets' sizes (
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -90,7 +91,8 @@ def make_weights(root: Path) -> tuple[str, str]:
 
 def timed(cmd: list[str], cwd: Path) -> float:
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
+    env = dict(os.environ, PYTHONPATH=str(cwd))  # that checkout's langseg
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False, env=env)
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
@@ -100,6 +102,10 @@ def timed(cmd: list[str], cwd: Path) -> float:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=10_000, help="images in all splits")
+    parser.add_argument("--done", action="store_true", help="also time a dry run after "
+                        "`snakemake --touch` marked every output done (the touch takes minutes)")
+    parser.add_argument("--compare", nargs="*", type=Path, default=[],
+                        help="other checkouts (e.g. main) to time first on the same layout")
     args = parser.parse_args(argv)
     sizes = split_sizes(args.images)
     with tempfile.TemporaryDirectory(prefix="bench_dag_") as tmp:
@@ -111,15 +117,25 @@ def main(argv: list[str] | None = None) -> None:
             config["datasets"][name]["root"] = root
         config["models"].update(sd_path=sd_path, clip_path=clip_path)
         (work / "paper.yaml").write_text(yaml.safe_dump(config))
+        n_shards = sum(-(-n // config["shard_size"]) for n in sizes.values())
+        print("| checkout | images | shards | `snakemake -n` | seconds |")
+        print("|---|---:|---:|---|---:|")
+        for repo in args.compare:  # other checkouts, same layout, same machine load
+            base = [sys.executable, "-m", "snakemake", "--snakefile", str(repo / "Snakefile"),
+                    "--configfile", str(work / "paper.yaml"), "--directory", str(work)]
+            seconds = timed([*base, "tables", "-n", "--quiet", "all"], repo)
+            print(f"| {repo} | {sum(sizes.values())} | {n_shards} | fresh folder | "
+                  f"{seconds:.1f} |", flush=True)
         base = [sys.executable, "-m", "snakemake", "--snakefile", str(REPO / "Snakefile"),
                 "--configfile", str(work / "paper.yaml"), "--directory", str(work)]
         fresh = timed([*base, "tables", "-n", "--quiet", "all"], REPO)
-        timed([*base, "tables", "--touch", "--cores", "1", "--quiet", "all"], REPO)
-        done = timed([*base, "tables", "-n", "--quiet", "all"], REPO)
-    n_shards = sum(-(-n // config["shard_size"]) for n in sizes.values())
-    print("| images | shards | `snakemake -n` fresh (s) | `snakemake -n` all done (s) |")
-    print("|---:|---:|---:|---:|")
-    print(f"| {sum(sizes.values())} | {n_shards} | {fresh:.1f} | {done:.1f} |")
+        print(f"| {REPO} | {sum(sizes.values())} | {n_shards} | fresh folder | {fresh:.1f} |",
+              flush=True)
+        if args.done:
+            timed([*base, "tables", "--touch", "--cores", "1", "--quiet", "all"], REPO)
+            done = timed([*base, "tables", "-n", "--quiet", "all"], REPO)
+            print(f"| {REPO} | {sum(sizes.values())} | {n_shards} | every output done | "
+                  f"{done:.1f} |")
 
 
 if __name__ == "__main__":

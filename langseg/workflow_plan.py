@@ -88,6 +88,7 @@ class WorkflowPlan:
         self.methods = tuple(Method(m) for m in config["methods"])
         self.shard_size: int = config["shard_size"]
         self._samples: dict[tuple[str, str], list] = {}
+        self._file_digests: dict[tuple[str, str, str, str], dict] = {}
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> WorkflowPlan:
@@ -159,18 +160,28 @@ class WorkflowPlan:
         start = int(shard) * self.shard_size
         return self.samples(dataset, split)[start:start + self.shard_size]
 
-    def shard_images(self, dataset: str, split: str, shard: str) -> list[str]:
-        """Image files of a shard (inputs of the rules that read them); none for the demo, whose
-        generated folder is an input of its index instead."""
-        if self.datasets[dataset].demo:
-            return []
-        return [str(s.image_path) for s in self.shard_samples(dataset, split, shard)]
+    def shard_file_identity(self, dataset: str, split: str, shard: str, kind: str) -> dict:
+        """Identity of a shard's dataset files (``kind``: ``"images"`` or ``"masks"``).
 
-    def shard_masks(self, dataset: str, split: str, shard: str) -> list[str]:
-        """Mask files of a shard (inputs of prepare_gt); none for the demo."""
+        A rule param (and so part of the cache manifests): ``{"n", "sha256"}`` where the digest
+        covers every file's path, size and mtime (ns), so an overwritten file (a re-download, a
+        fixed annotation) reruns what reads it. Params rather than inputs keep the DAG fast on
+        large datasets (no per-file Snakemake bookkeeping). The demo's files come from a rule
+        (its folder is an input of the index): ``{"generated": True}``.
+        """
         if self.datasets[dataset].demo:
-            return []
-        return [str(s.mask_path) for s in self.shard_samples(dataset, split, shard)]
+            return {"generated": True}
+        key = (dataset, split, shard, kind)
+        if key not in self._file_digests:
+            attr = {"images": "image_path", "masks": "mask_path"}[kind]
+            digest = hashlib.sha256()
+            samples = self.shard_samples(dataset, split, shard)
+            for sample in samples:
+                path = getattr(sample, attr)
+                stat = path.stat()
+                digest.update(f"{path}\t{stat.st_size}\t{stat.st_mtime_ns}\n".encode())
+            self._file_digests[key] = {"n": len(samples), "sha256": digest.hexdigest()[:16]}
+        return self._file_digests[key]
 
     def listing_digest(self, dataset: str, split: str) -> str:
         """sha256 (16 hex digits) of the split's listing (ids and paths, in order): a changed
@@ -201,10 +212,15 @@ class WorkflowPlan:
                           "max_images": plan.max_images, "shard_size": self.shard_size,
                           "listing": self.listing_digest(dataset, split)})
 
-    def gt_params(self, dataset: str) -> dict:
+    def gt_params(self, dataset: str, split: str | None = None, shard: str | None = None) -> dict:
+        """Params of prepare_gt; with ``split`` and ``shard`` also the shard's files' identity."""
         plan = self.datasets[dataset]
-        return canonical({"kind": plan.kind.value, "mask_size": self.config["mask_size"],
-                          "on_error": plan.on_error, "code": code_digest(GT_CODE)})
+        params = {"kind": plan.kind.value, "mask_size": self.config["mask_size"],
+                  "on_error": plan.on_error, "code": code_digest(GT_CODE)}
+        if shard is not None:
+            params["images"] = self.shard_file_identity(dataset, split, shard, "images")
+            params["masks"] = self.shard_file_identity(dataset, split, shard, "masks")
+        return canonical(params)
 
     # ---------------------------------------------------------------------------- extraction
     @cached_property
@@ -230,20 +246,27 @@ class WorkflowPlan:
             out["weights"] = clip_weights_identity(models["clip_path"])
         return out
 
-    def extraction_params(self, dataset: str, source: str) -> dict:
+    def extraction_params(self, dataset: str, source: str, split: str | None = None,
+                          shard: str | None = None) -> dict:
         """Everything that changes the tensors of ``source`` for ``dataset`` (and nothing else):
         the models with their weight files' identity, the settings, the SA codec, and the digest
-        of the package code that computes them. Recorded in the store's manifest and compared
-        by every reader."""
+        of the package code that computes them, and (given ``split`` and ``shard``) the identity
+        of the shard's image files. Recorded in the store's manifest and compared by every
+        reader."""
+        params = self._extraction_settings(dataset, source)
+        if shard is not None:
+            params["images"] = self.shard_file_identity(dataset, split, shard, "images")
+        return canonical(params)
+
+    def _extraction_settings(self, dataset: str, source: str) -> dict:
         fidelity = Fidelity(self.config["fidelity"])
         extraction = self.config["extraction"]
         kind = self.datasets[dataset].kind
         code = code_digest(EXTRACTION_CODE)
         if source == "gem":
             gem = extraction["gem"]
-            return canonical({"source": source, "kind": kind.value, "models": self.clip_models,
-                              "depth": gem["depth"], "resolution": gem["resolution"],
-                              "code": code})
+            return {"source": source, "kind": kind.value, "models": self.clip_models,
+                    "depth": gem["depth"], "resolution": gem["resolution"], "code": code}
         sd = extraction["sd"]
         if source == "sd_sa" or fidelity is Fidelity.CORRECTED:
             timestep = sd["sa_timestep"]
@@ -258,7 +281,7 @@ class WorkflowPlan:
         if source == "sd_gt":
             params["kind"] = kind.value  # class names come from the dataset
             params["mask_size"] = self.config["mask_size"]  # GT classes read at this size
-        return canonical(params)
+        return params
 
     # ------------------------------------------------------------------------------ segment
     def segment_caches(self, dataset: str, split: str, method: str, shard: str) -> dict:
@@ -271,9 +294,10 @@ class WorkflowPlan:
         settings = self.config.get("method_settings", {})
         return {key: settings[key] for key in METHOD_SETTING_KEYS[method] if key in settings}
 
-    def segment_params(self, dataset: str, method: str) -> dict:
+    def segment_params(self, dataset: str, method: str, split: str | None = None,
+                       shard: str | None = None) -> dict:
         method = Method(method)
-        expected = {source: self.extraction_params(dataset, source)
+        expected = {source: self.extraction_params(dataset, source, split, shard)
                     for source in method_sources(method)}
         overrides = self.method_overrides(method)
         if "output_size" in METHOD_SETTING_KEYS[method]:

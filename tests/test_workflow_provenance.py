@@ -151,8 +151,6 @@ def test_overwritten_dataset_files_rerun_what_reads_them(run):
         image.write_bytes(saved[image][0])
         os.utime(image, ns=(saved[image][1].st_atime_ns, saved[image][1].st_mtime_ns))
         assert planned(run) == {}
-        os.utime(mask)  # touched, same content: Snakemake compares checksums of small files
-        assert planned(run) == {}
         fixed = Image.open(mask)
         fixed.putpixel((0, 0), 1 if fixed.getpixel((0, 0)) != 1 else 2)
         fixed.save(mask)  # a fixed annotation
@@ -178,7 +176,7 @@ def test_weights_replaced_in_place_rerun_extraction_and_the_old_store_is_refused
     try:
         plan = WorkflowPlan.from_config(validate_config(yaml.safe_load(yaml.safe_dump(CONFIG))))
         for source in ("gem", "sd_sa"):
-            expected = {"extraction": plan.extraction_params("voc", source)}
+            expected = {"extraction": plan.extraction_params("voc", source, "val", "000")}
             with pytest.raises(CacheError, match=r"stale cache store .*models\.weights"):
                 open_store(f"results/cache/voc/val/{source}/000.zarr", expected=expected)
     finally:

@@ -31,36 +31,33 @@ def get_index_params(wildcards):
 
 
 def get_gt_params(wildcards):
-    """Dataset kind, mask size, error policy and reader code digest for prepare_gt."""
-    return PLAN.gt_params(wildcards.dataset)
-
-
-def get_shard_images(wildcards):
-    """The dataset's image files of one shard (a re-downloaded image reruns what reads it)."""
-    return PLAN.shard_images(wildcards.dataset, wildcards.split, wildcards.shard)
-
-
-def get_shard_masks(wildcards):
-    """The dataset's mask files of one shard (a fixed annotation reruns its ground truth)."""
-    return PLAN.shard_masks(wildcards.dataset, wildcards.split, wildcards.shard)
+    """Dataset kind, mask size, error policy, reader code digest and the identity of the shard's
+    image and mask files (path, size, mtime) for prepare_gt."""
+    return PLAN.gt_params(wildcards.dataset, wildcards.split, wildcards.shard)
 
 
 def get_sd_attention_params(wildcards):
     """What changes the empty-prompt SA cache (SD weights, fidelity, timestep, seed, SA codec,
-    extraction code), nothing else."""
-    return PLAN.extraction_params(wildcards.dataset, "sd_sa")
+    extraction code, the shard's image files), nothing else."""
+    return PLAN.extraction_params(
+        wildcards.dataset, "sd_sa", wildcards.split, wildcards.shard
+    )
 
 
 def get_sd_gt_params(wildcards):
     """What changes the GT-prompt SD cache (SD weights, fidelity, timestep, seed, dataset classes,
-    mask size, extraction code)."""
-    return PLAN.extraction_params(wildcards.dataset, "sd_gt")
+    mask size, extraction code, the shard's image files)."""
+    return PLAN.extraction_params(
+        wildcards.dataset, "sd_gt", wildcards.split, wildcards.shard
+    )
 
 
 def get_gem_params(wildcards):
     """What changes the GEM cache (CLIP weights, GEM depth and resolution, dataset classes,
-    extraction code)."""
-    return PLAN.extraction_params(wildcards.dataset, "gem")
+    extraction code, the shard's image files)."""
+    return PLAN.extraction_params(
+        wildcards.dataset, "gem", wildcards.split, wildcards.shard
+    )
 
 
 def get_segment_caches(wildcards):
@@ -71,7 +68,9 @@ def get_segment_caches(wildcards):
 def get_segment_params(wildcards):
     """The method's settings (only those it uses), the manifests its caches must carry and the
     digest of the method code."""
-    return PLAN.segment_params(wildcards.dataset, wildcards.method)
+    return PLAN.segment_params(
+        wildcards.dataset, wildcards.method, wildcards.split, wildcards.shard
+    )
 
 
 def get_shard_files(pattern):

@@ -30,8 +30,6 @@ rule index_dataset:
 rule prepare_gt:
     input:
         index="results/{dataset}/{split}/index.tsv",
-        images=get_shard_images,
-        masks=get_shard_masks,
     output:
         gt="results/{dataset}/{split}/gt/{shard}.npz",
     params:
