@@ -113,7 +113,8 @@ class WorkflowPlan:
         for name, plan in self.datasets.items():
             for split in plan.splits:
                 self.n_images(name, split)
-        self.figure3  # noqa: B018  (checks report.figure3.images against the split's size)
+        if self.datasets:  # report datasets (a standard-protocol-only config has none)
+            self.figure3  # noqa: B018  (checks report.figure3.images against the split's size)
         from langseg.models import check_weights
         from langseg.models.loading import clip_checkpoint
 
