@@ -1,4 +1,4 @@
-"""Aggregation of per-layer Stable Diffusion attention maps (spec §1.4), pure torch on CPU.
+"""Aggregation of per-layer Stable Diffusion attention maps (docs/spec.md §1.4), pure torch on CPU.
 
 The capture (``langseg.models.sd``) yields one head-averaged map per attention layer; this module
 turns them into one self-attention (SA) and one cross-attention (CA) map at the largest layer

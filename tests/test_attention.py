@@ -1,4 +1,4 @@
-"""Aggregation formulas of langseg.attention on small hand-made maps (spec §1.4, §3.2)."""
+"""Aggregation formulas of langseg.attention on small hand-made maps (docs/spec.md §1.4, §3.2)."""
 
 import pytest
 import torch

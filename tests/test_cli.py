@@ -250,7 +250,11 @@ def test_missing_real_weights(capsys, image_path, tmp_path):
     line = refused(capsys, image_path, "--classes", "cat", "--preset", "real", "--device", "cpu",
                    "--sd-path", missing, "--clip-path", tmp_path / "b16_400m.pt")
     assert f"SD 1.5 weights not found at {missing}" in line  # models.check_weights' message
-    assert "(on the command line models.sd_path is --sd-path)" in line
+    assert "hf download" in line
+    # both weights are missing: one message names both, with their flags
+    assert f"MetaCLIP checkpoint not found at {tmp_path / 'b16_400m.pt'}" in line
+    assert ("(on the command line models.sd_path is --sd-path, models.clip_path is "
+            "--clip-path)") in line
 
 
 def test_gem_needs_only_clip_weights(capsys, image_path, tmp_path):

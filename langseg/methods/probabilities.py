@@ -1,6 +1,6 @@
 """CA_CLIP class probabilities, the VOC background rule and the ground-truth class filter.
 
-Spec §2 and §3.6: ``p = softmax_c(cos / s)``; on VOC a background channel 0 is prepended,
+docs/spec.md §2 and §3.6: ``p = softmax_c(cos / s)``; on VOC a background channel 0 is prepended,
 ``bg = max(0, (1 - max_c p) - offset)`` evaluated in float32 in that order, not renormalised.
 """
 

@@ -1,6 +1,6 @@
 """One entry point for every method: ``segment_image(method, inputs, settings)``.
 
-Resolution chains as coded (spec §2, §7 item 12):
+Resolution chains as coded (docs/spec.md §2, §7 item 12):
 
 * GEM, GEMW, GTClust, DiffSegClust, SpecClust: raw cosines ``g -> 64`` bilinear (GEM's own
   output size) ``-> S`` bilinear, then softmax (+ VOC background) at ``S``.
@@ -33,7 +33,7 @@ from langseg.methods.settings import GrabCutUnary, MethodSettings
 from langseg.methods.spectral import spectral_clusters
 from langseg.params import Method
 
-GEM_MAP_SIZE = 64  # GEM's forward resizes the 28x28 cosines to 64x64 (spec §2)
+GEM_MAP_SIZE = 64  # GEM's forward resizes the 28x28 cosines to 64x64 (docs/spec.md §2)
 
 
 class _ImageState:

@@ -1,4 +1,4 @@
-"""Stable Diffusion 1.5 attention capture and the two extraction passes (spec §1.1-1.3).
+"""Stable Diffusion 1.5 attention capture and the two extraction passes (docs/spec.md §1.1-1.3).
 
 Capture: :class:`AttentionCaptureProcessor`, installed on every attention layer through
 ``unet.set_attn_processor``, computes attention like diffusers' classic ``AttnProcessor``
@@ -189,7 +189,7 @@ def capturing(unet, *, capture_cross: bool = True):
 def preprocess_images(images: Sequence, fidelity: Fidelity):
     """PIL images -> ``(B, 3, 512, 512) float32`` VAE input (bicubic resize, no crop).
 
-    ``report``: ImageNet-normalised (the code's quirk, spec §1.2); ``corrected``: ``2x - 1`` in
+    ``report``: ImageNet-normalised (the quirk of docs/spec.md §1.2); ``corrected``: ``2x - 1`` in
     ``[-1, 1]``.
     """
     import torch
@@ -284,7 +284,7 @@ def _batches(items: Sequence, size: int):
 def extract_self_attention(sd: SDModels, images: Sequence, *, timestep: int = SA_TIMESTEP,
                            seed: int = 0, fidelity: Fidelity = Fidelity.REPORT,
                            batch_size: int = 1) -> np.ndarray:
-    """Empty-prompt (2 tokens, unpadded) self-attention of each image (spec §1.1-1.4).
+    """Empty-prompt (2 tokens, unpadded) self-attention of each image (docs/spec.md §1.1-1.4).
 
     Args:
         images: PIL images (any size; resized to 512x512 bicubic).
@@ -338,7 +338,7 @@ def extract_gt_attention(sd: SDModels, images: Sequence,
                          timestep: int | None = None, seed: int = 0,
                          fidelity: Fidelity = Fidelity.REPORT,
                          batch_size: int = 1) -> list[GTAttention]:
-    """AggSD pass with the prompt of each image's ground-truth class names (spec §1.3, §3.2).
+    """AggSD pass with the prompt of each image's GT class names (docs/spec.md §1.3, §3.2).
 
     ``timestep`` defaults to 101 (``report``, as coded) or 100 (``corrected``). Over-long prompts
     (> 77 tokens) fail in ``report`` mode and are split in ``corrected`` mode: the SOS column

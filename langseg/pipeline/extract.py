@@ -71,7 +71,7 @@ def extract_shard(*, params: Mapping, index_path, shard: str, gt_path, store_pat
     writer, write_batch = opener(params, image_ids, labels, store_path, runtime)
     batches = [list(range(i, min(i + runtime.batch_size, len(samples))))
                for i in range(0, len(samples), runtime.batch_size)]
-    for batch in track(batches, total=len(batches), unit="batches",
+    for batch in track(batches, total=len(samples), count=len,
                        desc=f"{source} {Path(store_path).stem}", logger=log):
         kept, images = [], []
         for i in batch:
