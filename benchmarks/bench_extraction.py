@@ -147,7 +147,8 @@ def _pass_params(source: str, preset: str) -> dict:
         return {"source": "gem", "kind": "voc2012", "depth": 7, "resolution": 448,
                 "models": models}
     return {"source": source, "kind": "voc2012", "timestep": 100 if source == "sd_sa" else 101,
-            "seed": 0, "fidelity": "report", "models": models}
+            "seed": 0, "fidelity": "report", "models": models,
+            **({"sa_codec": "default"} if source == "sd_sa" else {})}
 
 
 def bench_passes(args, results: dict) -> None:
@@ -167,7 +168,7 @@ def bench_passes(args, results: dict) -> None:
             for bs in [args.batch_sizes[0], *args.batch_sizes]:  # the first run warms up
                 n = min(len(paths), max(args.min_images, bs * args.batches))
                 runtime = RuntimeOptions(device=Device(device.type), batch_size=bs,
-                                         sa_codec="default", threads=args.threads)
+                                         threads=args.threads)
                 if device.type == "cuda":
                     torch.cuda.empty_cache()
                     torch.cuda.reset_peak_memory_stats()

@@ -85,11 +85,26 @@ def _cross_checks(config: MutableMapping) -> list[str]:
     from langseg.standard_plan import standard_config_problems
 
     problems = standard_config_problems(config)
+    seen: dict[tuple[str, str], str] = {}
     for name, dataset in config["datasets"].items():
         if dataset.get("demo") and dataset["kind"] not in ("voc2012", "voc21", "voc20"):
             problems.append(f"datasets.{name}.demo: the demo is written in the voc2012 layout; "
                             f"set kind: voc2012 (or voc21 / voc20 with protocol: standard; "
                             f"got {dataset['kind']!r})")
+        demo_root = Path("resources") / name / "VOC2012"
+        if dataset.get("demo") and Path(dataset["root"]) != demo_root:
+            problems.append(f"datasets.{name}.root: the workflow generates the demo dataset "
+                            f"{name!r} at {demo_root}; set root: {demo_root} (or demo: false "
+                            f"for a dataset you provide), got {dataset['root']!r}")
+        if dataset.get("protocol") == "standard":
+            continue  # the report tables (one result per kind and split) do not show it
+        for split in dataset["splits"]:
+            other = seen.setdefault((dataset["kind"], split), name)
+            if other != name:
+                problems.append(
+                    f"datasets.{name}: split {split!r} of kind {dataset['kind']!r} is already "
+                    f"configured as datasets.{other}; the tables hold one result per kind and "
+                    "split, so remove the split from one of the two datasets")
     figure3 = config.get("report", {}).get("figure3")
     if figure3:
         dataset = config["datasets"].get(figure3.get("dataset"))

@@ -8,6 +8,7 @@ missing dataset root, split file, image or mask fails before any job runs.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,6 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from langseg.params import DatasetKind, Fidelity, Method
+from langseg.provenance import EXTRACTION_CODE, SEGMENT_CODE, code_digest
+
+#: Package sources behind the ground-truth files (readers, label rules, resizing).
+GT_CODE = ("langseg/data", "langseg/pipeline/stages.py", "langseg/params.py")
 
 SOURCES = ("sd_sa", "sd_gt", "gem")
 FIGURE3_METHODS = (Method.GEM, Method.AGGGEM, Method.DIFFSEGCLUST, Method.SPECCLUST)
@@ -82,7 +87,8 @@ class WorkflowPlan:
         self.datasets = datasets
         self.methods = tuple(Method(m) for m in config["methods"])
         self.shard_size: int = config["shard_size"]
-        self._n_images: dict[tuple[str, str], int] = {}
+        self._samples: dict[tuple[str, str], list] = {}
+        self._file_digests: dict[tuple[str, str, str, str], dict] = {}
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> WorkflowPlan:
@@ -107,6 +113,8 @@ class WorkflowPlan:
         for name, plan in self.datasets.items():
             for split in plan.splits:
                 self.n_images(name, split)
+        if self.datasets:  # report datasets (a standard-protocol-only config has none)
+            self.figure3  # noqa: B018  (checks report.figure3.images against the split's size)
         from langseg.models import check_weights
         from langseg.models.loading import clip_checkpoint
 
@@ -124,22 +132,67 @@ class WorkflowPlan:
 
     def n_images(self, dataset: str, split: str) -> int:
         """Number of images of a split (after ``max_images``), read once at parse time."""
-        key = (dataset, split)
-        if key not in self._n_images:
-            self._n_images[key] = len(self._list_ids(self.datasets[dataset], split))
-        return self._n_images[key]
+        return len(self.samples(dataset, split))
 
-    def _list_ids(self, plan: DatasetPlan, split: str) -> list[str]:
+    def samples(self, dataset: str, split: str) -> list:
+        """The split's samples (image id, image and mask paths), listed once at parse time.
+
+        The demo's are built from its known ids (its files are made by a rule).
+        """
+        key = (dataset, split)
+        if key not in self._samples:
+            self._samples[key] = self._list_samples(self.datasets[dataset], split)
+        return self._samples[key]
+
+    def _list_samples(self, plan: DatasetPlan, split: str) -> list:
         from langseg.data import DEMO_SPLITS, list_samples
+        from langseg.data.samples import Sample
 
         if plan.demo:
             if split not in DEMO_SPLITS:
                 raise ValueError(f"datasets.{plan.name}.splits: the demo has splits "
                                  f"{sorted(DEMO_SPLITS)}, not {split!r}")
             ids = list(DEMO_SPLITS[split])
-            return ids[: plan.max_images] if plan.max_images else ids
-        samples = list_samples(plan.kind, plan.root, split, max_images=plan.max_images)
-        return [sample.image_id for sample in samples]
+            ids = ids[: plan.max_images] if plan.max_images else ids
+            return [Sample(i, plan.root / "JPEGImages" / f"{i}.jpg",
+                           plan.root / "SegmentationClass" / f"{i}.png") for i in ids]
+        return list_samples(plan.kind, plan.root, split, max_images=plan.max_images)
+
+    def shard_samples(self, dataset: str, split: str, shard: str) -> list:
+        """The samples of one shard, in index order."""
+        start = int(shard) * self.shard_size
+        return self.samples(dataset, split)[start:start + self.shard_size]
+
+    def shard_file_identity(self, dataset: str, split: str, shard: str, kind: str) -> dict:
+        """Identity of a shard's dataset files (``kind``: ``"images"`` or ``"masks"``).
+
+        A rule param (and so part of the cache manifests): ``{"n", "sha256"}`` where the digest
+        covers every file's path, size and mtime (ns), so an overwritten file (a re-download, a
+        fixed annotation) reruns what reads it. Params rather than inputs keep the DAG fast on
+        large datasets (no per-file Snakemake bookkeeping). The demo's files come from a rule
+        (its folder is an input of the index): ``{"generated": True}``.
+        """
+        if self.datasets[dataset].demo:
+            return {"generated": True}
+        key = (dataset, split, shard, kind)
+        if key not in self._file_digests:
+            attr = {"images": "image_path", "masks": "mask_path"}[kind]
+            digest = hashlib.sha256()
+            samples = self.shard_samples(dataset, split, shard)
+            for sample in samples:
+                path = getattr(sample, attr)
+                stat = path.stat()
+                digest.update(f"{path}\t{stat.st_size}\t{stat.st_mtime_ns}\n".encode())
+            self._file_digests[key] = {"n": len(samples), "sha256": digest.hexdigest()[:16]}
+        return self._file_digests[key]
+
+    def listing_digest(self, dataset: str, split: str) -> str:
+        """sha256 (16 hex digits) of the split's listing (ids and paths, in order): a changed
+        split file or folder rewrites the index."""
+        digest = hashlib.sha256()
+        for s in self.samples(dataset, split):
+            digest.update(f"{s.image_id}\t{s.image_path}\t{s.mask_path}\n".encode())
+        return digest.hexdigest()[:16]
 
     def shards(self, dataset: str, split: str) -> list[str]:
         """Shard wildcard values of a split: ``["000", "001", ...]``."""
@@ -159,41 +212,79 @@ class WorkflowPlan:
     def index_params(self, dataset: str, split: str) -> dict:
         plan = self.datasets[dataset]
         return canonical({"kind": plan.kind.value, "root": str(plan.root), "split": split,
-                          "max_images": plan.max_images, "shard_size": self.shard_size})
+                          "max_images": plan.max_images, "shard_size": self.shard_size,
+                          "listing": self.listing_digest(dataset, split)})
 
-    def gt_params(self, dataset: str) -> dict:
+    def gt_params(self, dataset: str, split: str | None = None, shard: str | None = None) -> dict:
+        """Params of prepare_gt; with ``split`` and ``shard`` also the shard's files' identity."""
         plan = self.datasets[dataset]
-        return canonical({"kind": plan.kind.value, "mask_size": self.config["mask_size"],
-                          "on_error": plan.on_error})
+        params = {"kind": plan.kind.value, "mask_size": self.config["mask_size"],
+                  "on_error": plan.on_error, "code": code_digest(GT_CODE)}
+        if shard is not None:
+            params["images"] = self.shard_file_identity(dataset, split, shard, "images")
+            params["masks"] = self.shard_file_identity(dataset, split, shard, "masks")
+        return canonical(params)
 
     # ---------------------------------------------------------------------------- extraction
     @cached_property
-    def models(self) -> dict:
-        """What identifies the models (preset and weight paths): part of every cache's params."""
-        models = self.config["models"]
-        return {"preset": models["preset"], "sd_path": models["sd_path"],
-                "sd_config": models["sd_config"], "clip_path": models["clip_path"]}
+    def sd_models(self) -> dict:
+        """What identifies the SD weights (preset, paths, ``real``: every file's identity)."""
+        from langseg.models.loading import sd_weights_identity
 
-    def extraction_params(self, dataset: str, source: str) -> dict:
-        """Everything that changes the tensors of ``source`` for ``dataset`` (and nothing else)."""
+        models = self.config["models"]
+        out = {"preset": models["preset"], "sd_path": models["sd_path"],
+               "sd_config": models["sd_config"]}
+        if models["preset"] == "real":
+            out["weights"] = sd_weights_identity(models["sd_path"], models["sd_config"])
+        return out
+
+    @cached_property
+    def clip_models(self) -> dict:
+        """What identifies the CLIP weights (preset, path, ``real``: the file's identity)."""
+        from langseg.models.loading import clip_weights_identity
+
+        models = self.config["models"]
+        out = {"preset": models["preset"], "clip_path": models["clip_path"]}
+        if models["preset"] == "real":
+            out["weights"] = clip_weights_identity(models["clip_path"])
+        return out
+
+    def extraction_params(self, dataset: str, source: str, split: str | None = None,
+                          shard: str | None = None) -> dict:
+        """Everything that changes the tensors of ``source`` for ``dataset`` (and nothing else):
+        the models with their weight files' identity, the settings, the SA codec, and the digest
+        of the package code that computes them, and (given ``split`` and ``shard``) the identity
+        of the shard's image files. Recorded in the store's manifest and compared by every
+        reader."""
+        params = self._extraction_settings(dataset, source)
+        if shard is not None:
+            params["images"] = self.shard_file_identity(dataset, split, shard, "images")
+        return canonical(params)
+
+    def _extraction_settings(self, dataset: str, source: str) -> dict:
         fidelity = Fidelity(self.config["fidelity"])
         extraction = self.config["extraction"]
         kind = self.datasets[dataset].kind
+        code = code_digest(EXTRACTION_CODE)
         if source == "gem":
             gem = extraction["gem"]
-            return canonical({"source": source, "kind": kind.value, "models": self.models,
-                              "depth": gem["depth"], "resolution": gem["resolution"]})
+            return {"source": source, "kind": kind.value, "models": self.clip_models,
+                    "depth": gem["depth"], "resolution": gem["resolution"], "code": code}
         sd = extraction["sd"]
         if source == "sd_sa" or fidelity is Fidelity.CORRECTED:
             timestep = sd["sa_timestep"]
         else:
             timestep = sd["gt_timestep"]
-        params = {"source": source, "models": self.models, "fidelity": fidelity.value,
-                  "timestep": timestep, "seed": sd["seed"]}
+        params = {"source": source, "models": self.sd_models, "fidelity": fidelity.value,
+                  "timestep": timestep, "seed": sd["seed"], "code": code}
+        if source == "sd_sa":
+            from langseg.cache.codecs import SACodec
+
+            params["sa_codec"] = SACodec.parse(self.config["cache"]["sa_codec"]).value
         if source == "sd_gt":
             params["kind"] = kind.value  # class names come from the dataset
             params["mask_size"] = self.config["mask_size"]  # GT classes read at this size
-        return canonical(params)
+        return params
 
     # ------------------------------------------------------------------------------ segment
     def segment_caches(self, dataset: str, split: str, method: str, shard: str) -> dict:
@@ -206,15 +297,17 @@ class WorkflowPlan:
         settings = self.config.get("method_settings", {})
         return {key: settings[key] for key in METHOD_SETTING_KEYS[method] if key in settings}
 
-    def segment_params(self, dataset: str, method: str) -> dict:
+    def segment_params(self, dataset: str, method: str, split: str | None = None,
+                       shard: str | None = None) -> dict:
         method = Method(method)
-        expected = {source: self.extraction_params(dataset, source)
+        expected = {source: self.extraction_params(dataset, source, split, shard)
                     for source in method_sources(method)}
         overrides = self.method_overrides(method)
         if "output_size" in METHOD_SETTING_KEYS[method]:
             overrides.setdefault("output_size", self.config["mask_size"])
         return canonical({"method": method.value, "kind": self.datasets[dataset].kind.value,
-                          "settings": overrides, "expected": expected})
+                          "settings": overrides, "expected": expected,
+                          "code": code_digest(SEGMENT_CODE)})
 
     # ----------------------------------------------------------------------------- evaluate
     @cached_property
@@ -253,11 +346,23 @@ class WorkflowPlan:
     def figure3(self) -> dict | None:
         """The Figure 3 selection: dataset, split, image positions and methods shown."""
         selection = self.config.get("report", {}).get("figure3")
+        n_default = 4
         if not selection:
             first = next(iter(self.datasets.values()))
-            selection = {"dataset": first.name, "split": first.splits[0], "images": [0, 1, 2, 3]}
+            selection = {"dataset": first.name, "split": first.splits[0]}
         n = self.n_images(selection["dataset"], selection["split"])
-        images = [i for i in selection.get("images", [0, 1, 2, 3]) if i < n]
+        if "images" in selection:
+            images = list(selection["images"])
+            outside = [i for i in images if not 0 <= i < n]
+            if outside:
+                from langseg.config import ConfigError
+
+                raise ConfigError(
+                    f"report.figure3.images: {outside} out of range; split "
+                    f"{selection['dataset']}/{selection['split']} has {n} images (positions "
+                    f"0..{n - 1} of its index, after max_images)")
+        else:
+            images = list(range(min(n, n_default)))
         methods = [m for m in FIGURE3_METHODS if m in self.methods]
         return {"dataset": selection["dataset"], "split": selection["split"], "images": images,
                 "methods": [m.value for m in methods]}

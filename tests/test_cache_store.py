@@ -73,7 +73,7 @@ def test_store_without_manifest_is_refused(tmp_path):
     path = tmp_path / "000.zarr"
     _write_all(path, close=False)  # every image written, the job died before close()
     with pytest.raises(CacheError, match=r"incomplete store .*000\.zarr: it has no manifest .*"
-                                         r"`snakemake --rerun-incomplete` or delete it"):
+                                         r"Delete it .*--force .*\.snakemake/"):
         open_store(path, expected=EXPECTED)
 
 

@@ -539,20 +539,22 @@ def demo_workflow(tmp_path_factory):
     root = tmp_path_factory.mktemp("demo")
     write_demo_dataset(root)
     config = {"datasets": {"demo": {"kind": "voc2012", "root": str(root / "VOC2012"),
-                                    "demo": True, "splits": ["val"], "max_images": 1}},
-              "models": {"preset": "tiny", "device": "cpu"}, "shard_size": 1}
+                                    "splits": ["val"], "max_images": 1}},
+              "models": {"preset": "tiny", "device": "cpu"}, "shard_size": 1,
+              "cache": {"sa_codec": "fp16-zstd"}}
     validate_config(config)
     plan = WorkflowPlan.from_config(config)
     log = logging.getLogger("test_cli.workflow")
     index, gt = root / "index.tsv", root / "gt.npz"
     index_split(plan.index_params("demo", "val"), index)
     prepare_gt_shard(index, "000", plan.gt_params("demo"), gt, log)
-    runtime = RuntimeOptions(device=Device.CPU, batch_size=1, sa_codec="fp16-zstd", threads=2)
+    runtime = RuntimeOptions(device=Device.CPU, batch_size=1, threads=2)
     stores = {}
     for source in ("gem", "sd_sa"):
         stores[source] = root / f"{source}.zarr"
         extract_shard(params=plan.extraction_params("demo", source), index_path=index,
-                      gt_path=gt, store_path=stores[source], runtime=runtime, log=log)
+                      shard="000", gt_path=None, store_path=stores[source], runtime=runtime,
+                      log=log)
     preds = root / "gem.npz"
     segment_shard(params=plan.segment_params("demo", "gem"), caches={"gem": str(stores["gem"])},
                   gt_path=gt, out_path=preds, log=log)

@@ -95,3 +95,26 @@ def test_validation_does_not_mutate_a_valid_copy_beyond_defaults(config):
     twice = copy.deepcopy(once)
     validate_config(twice)
     assert once == twice
+
+
+def test_two_datasets_with_the_same_kind_and_split_are_refused():
+    config = {"datasets": {
+        "voc": {"kind": "voc2012", "root": "/data/VOC2012", "splits": ["train", "val"]},
+        "voc_copy": {"kind": "voc2012", "root": "/other/VOC2012", "splits": ["val"]}}}
+    with pytest.raises(ConfigError, match=r"datasets.voc_copy: split 'val' of kind 'voc2012' "
+                                          r"is already configured as datasets.voc"):
+        validate_config(config)
+
+
+def test_same_kind_with_other_splits_is_fine():
+    validate_config({"datasets": {
+        "voc": {"kind": "voc2012", "root": "/data/VOC2012", "splits": ["train"]},
+        "voc_val": {"kind": "voc2012", "root": "/data/VOC2012", "splits": ["val"]}}})
+
+
+def test_demo_root_must_be_where_the_workflow_writes_it():
+    config = {"datasets": {"mydemo": {"kind": "voc2012", "root": "data/demo/VOC2012",
+                                      "demo": True, "splits": ["val"]}}}
+    with pytest.raises(ConfigError, match=r"datasets.mydemo.root: .* at "
+                                          r"resources/mydemo/VOC2012; set root"):
+        validate_config(config)

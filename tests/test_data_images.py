@@ -101,3 +101,56 @@ def test_missing_file_and_float_mode(tmp_path):
     Image.fromarray(np.zeros((2, 2), dtype=np.float32)).save(tmp_path / "f.tif")
     with pytest.raises(ValueError, match="unsupported image mode 'F'"):
         load_image(tmp_path / "f.tif")
+
+
+def _textured_jpeg(progressive: bool = False) -> bytes:
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[0:256, 0:256]
+    pixels = np.stack([(xx + yy) % 256, (3 * xx) % 256, rng.integers(0, 256, (256, 256))], -1)
+    buf = io.BytesIO()
+    Image.fromarray(pixels.astype(np.uint8)).save(buf, format="JPEG", quality=90,
+                                                  progressive=progressive)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("progressive", [False, True])
+def test_sound_jpegs_pass_the_structure_check(tmp_path, progressive):
+    path = tmp_path / "ok.jpg"
+    path.write_bytes(_textured_jpeg(progressive))
+    assert load_image(path).size == (256, 256)
+
+
+def test_garbage_written_inside_a_jpeg_is_detected_where_pillow_decodes_it(tmp_path):
+    data = _textured_jpeg()
+    rng = np.random.default_rng(0)
+    silent, detected = 0, 0
+    for attempt in range(300):
+        damaged = bytearray(data)
+        offset = int(rng.integers(1000, len(data) - 3000))
+        damaged[offset:offset + 2048] = rng.integers(0, 256, 2048, dtype=np.uint8).tobytes()
+        try:  # Pillow alone
+            Image.open(io.BytesIO(bytes(damaged))).load()
+        except OSError:
+            continue
+        silent += 1
+        path = tmp_path / f"bad{attempt}.jpg"
+        path.write_bytes(bytes(damaged))
+        with pytest.raises(CorruptFileError) as info:
+            load_image(path)
+        assert str(path) in str(info.value) and "corrupt JPEG data" in str(info.value)
+        detected += 1
+    assert silent >= 3 and detected == silent  # every file Pillow decodes silently is refused
+
+
+def test_jpeg_structure_check_names_the_problem():
+    from langseg.data.images import check_jpeg_structure
+
+    data = _textured_jpeg()
+    assert check_jpeg_structure(data) is None
+    assert "no JPEG start-of-image" in check_jpeg_structure(b"\x89PNG....")
+    assert "without an end-of-image" in check_jpeg_structure(data[:-2])
+    sos = data.index(b"\xff\xda")
+    length = int.from_bytes(data[sos + 2:sos + 4], "big")
+    bad = bytearray(data)
+    bad[sos + 2 + length + 10:sos + 2 + length + 12] = b"\xff\x37"
+    assert "invalid marker 0xFF37 in the compressed data" in check_jpeg_structure(bytes(bad))

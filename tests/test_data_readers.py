@@ -134,7 +134,7 @@ def _cityscapes(tmp_path: Path) -> Path:
         stem = f"{city}_{frame}_000019"
         _image(root / "leftImg8bit" / "val" / city / f"{stem}_leftImg8bit.png", 3, 2)
         _mask_png(root / "gtFine" / "val" / city / f"{stem}_gtFine_labelIds.png",
-                  [[0, 6, 7], [33, 34, 255]], palette=False)
+                  [[0, 6, 7], [33, 5, 1]], palette=False)
     return root
 
 
@@ -143,8 +143,22 @@ def test_cityscapes_lists_by_city_then_name_and_maps_label_ids(tmp_path):
     assert [s.image_id for s in samples] == [
         "aachen_000000_000019", "aachen_000002_000019", "munster_000001_000019"]
     assert samples[0].mask_path.name == "aachen_000000_000019_gtFine_labelIds.png"
-    # labelId - 7 for 7..33; 0..6, 34 and 255 -> -1
+    # labelId - 7 for 7..33; 0..6 -> -1
     assert read_label(samples[0].mask_path, "cityscapes").tolist() == [[-1, -1, 0], [26, -1, -1]]
+
+
+@pytest.mark.parametrize("values", [[[7, 34]], [[7, 255]], [[7 * 257, 33 * 257]],
+                                    [[26000, 26001]]])
+def test_cityscapes_refuses_values_that_are_no_label_ids(tmp_path, values):
+    mask = tmp_path / "x_gtFine_labelIds.png"
+    array = np.asarray(values)
+    if array.max() > 255:  # a 16-bit PNG
+        Image.fromarray(array.astype(np.uint16)).save(mask)
+    else:
+        _mask_png(mask, values, palette=False)
+    with pytest.raises(ValueError, match=r"Cityscapes mask .*x_gtFine_labelIds\.png: unexpected "
+                                         r"label values .*labelIds 0\.\.33"):
+        read_label(mask, "cityscapes")
 
 
 def test_missing_root_names_path_and_layout(tmp_path):
@@ -192,3 +206,18 @@ def test_rgb_mask_is_refused(tmp_path):
     Image.new("RGB", (4, 4)).save(root / "SegmentationClass" / "a.png")
     with pytest.raises(ValueError, match=r"a\.png.*mode 'RGB'"):
         load_label(list_samples("voc2012", root, "val")[0], "voc2012")
+
+
+def test_split_file_with_utf8_bom_lists_the_first_id_plainly(tmp_path):
+    root = _voc(tmp_path, ids=("a", "b"))
+    split = root / "ImageSets" / "Segmentation" / "val.txt"
+    split.write_bytes(b"\xef\xbb\xbfa\r\nb\r\n")  # Notepad: BOM and CRLF
+    assert [s.image_id for s in list_samples("voc2012", root, "val")] == ["a", "b"]
+
+
+def test_split_file_not_in_utf8_names_the_file(tmp_path):
+    root = _voc(tmp_path, ids=("a",))
+    split = root / "ImageSets" / "Segmentation" / "val.txt"
+    split.write_bytes("caf\u00e9\n".encode("latin-1"))
+    with pytest.raises(ValueError, match=r"split file .*val\.txt is not UTF-8 text"):
+        list_samples("voc2012", root, "val")

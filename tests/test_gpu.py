@@ -89,8 +89,9 @@ def test_pipelined_cuda_sa_job_writes_the_device_encoding(tmp_path, tiny_cuda):
         paths.append(tmp_path / f"{i}.png")
         image.save(paths[-1])
     params = {"source": "sd_sa", "timestep": 100, "seed": 0, "fidelity": "report",
-              "models": {"preset": "tiny", "sd_path": None, "sd_config": None}}
-    runtime = RuntimeOptions(device=Device.CUDA, batch_size=3, sa_codec="default", threads=2)
+              "sa_codec": "default", "models": {"preset": "tiny", "sd_path": None,
+                                                "sd_config": None}}
+    runtime = RuntimeOptions(device=Device.CUDA, batch_size=3, threads=2)
     store = tmp_path / "s.zarr"
     job = open_job(params, ["a", "b", "c"], [None] * 3, store, runtime, model=tiny_cuda)
     run_job(job, paths, 3, desc="gpu test")

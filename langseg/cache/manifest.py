@@ -16,7 +16,7 @@ from typing import Any
 
 # distribution names whose versions every manifest records
 VERSIONED_PACKAGES = ("torch", "diffusers", "open_clip_torch", "zarr", "numpy", "langseg")
-RESERVED_KEYS = ("image_ids", "arrays", "versions")
+RESERVED_KEYS = ("image_ids", "arrays", "versions", "skipped")
 
 
 def package_versions() -> dict[str, str | None]:

@@ -1,4 +1,9 @@
-"""Opening cache stores: refuse incomplete and stale ones, then read and decode images."""
+"""Opening cache stores: refuse incomplete and stale ones, then read, check and decode images.
+
+Every read is checked: a chunk file that is absent, a chunk whose CRC32C does not match or that
+does not decode, a float array holding NaN or Inf, and a decoded self-attention with NaN, Inf or
+an all-zero row raise :class:`CacheError` naming the store, the array and the image.
+"""
 
 from __future__ import annotations
 
@@ -54,7 +59,9 @@ def open_store(path, *, expected: Mapping) -> StoreReader:
 
 def _incomplete(path: Path) -> str:
     return (f"incomplete store {path}: it has no manifest (the job that wrote it was "
-            "interrupted). Rerun with `snakemake --rerun-incomplete` or delete it")
+            f"interrupted). Delete it (rm -r {path}) or run `snakemake --force {path}`, then "
+            "rerun; `snakemake --rerun-incomplete` helps only while the .snakemake/ folder of "
+            "the interrupted run still exists")
 
 
 def _open_root(path: Path, zarr):
@@ -75,8 +82,24 @@ class StoreReader:
         self.image_ids: tuple[str, ...] = tuple(manifest["image_ids"])
         self.arrays: dict[str, ArraySpec] = {name: ArraySpec.from_json(data)
                                              for name, data in manifest["arrays"].items()}
+        self.skipped: dict[str, str] = dict(manifest.get("skipped", {}))
+        self._positions = {image_id: i for i, image_id in enumerate(self.image_ids)}
         self._root = root
         self._zarr_arrays: dict = {}
+
+    def index_of(self, image_id: str) -> int:
+        """Position of ``image_id`` in the store.
+
+        Raises:
+            CacheError: the store does not hold the image, or skipped it at extraction.
+        """
+        if image_id in self.skipped:
+            raise CacheError(f"cache store {self.path} skipped image {image_id!r} at extraction: "
+                             f"{self.skipped[image_id]}")
+        if image_id not in self._positions:
+            raise CacheError(f"cache store {self.path} does not hold image {image_id!r}; delete "
+                             "the store and rerun the extraction rule that writes it")
+        return self._positions[image_id]
 
     def __len__(self) -> int:
         return len(self.image_ids)
@@ -87,8 +110,12 @@ class StoreReader:
         spec = self._spec(name)
         _check_index(index, len(self.image_ids), self.path)
         if spec.is_sa:
-            return decode_sa(self.read_encoded_sa(index, name))
-        return np.asarray(self._zarr(name)[index])
+            encoded = self.read_encoded_sa(index, name)
+            self._check_sa(encoded.values, name, index)  # an all-zero row would decode to NaN
+            sa = decode_sa(encoded)
+            self._check_sa(sa, name, index)
+            return sa
+        return self._chunk(name, index)
 
     def read_sa(self, index: int) -> np.ndarray:
         """``(N, N) float32`` SA of image ``index``, rows sum to 1 (the ``sa`` array)."""
@@ -100,11 +127,42 @@ class StoreReader:
         if not spec.is_sa:
             raise ValueError(f"array {name!r} of cache store {self.path} is not an SA array")
         _check_index(index, len(self.image_ids), self.path)
-        values = np.asarray(self._zarr(f"{name}/values")[index])
+        values = self._chunk(f"{name}/values", index)
         scale = None
         if has_row_scale(spec.codec):
-            scale = np.asarray(self._zarr(f"{name}/row_scale")[index])
+            scale = self._chunk(f"{name}/row_scale", index)
         return EncodedSA(spec.codec, values, scale)
+
+    def _damaged(self, zarr_path: str, index: int, problem: str) -> CacheError:
+        return CacheError(
+            f"damaged cache store {self.path}: array {zarr_path!r}, image "
+            f"{self.image_ids[index]!r} (index {index}): {problem}. Delete the store and rerun "
+            "the extraction rule that writes it (snakemake --force <store>)")
+
+    def _chunk(self, zarr_path: str, index: int) -> np.ndarray:
+        """The stored image ``index`` of a zarr array: present, checksum-verified and finite."""
+        self.index_of(self.image_ids[index])  # refuses a skipped image
+        array = self._zarr(zarr_path)
+        key = array.metadata.encode_chunk_key((index,) + (0,) * (array.ndim - 1))
+        if not (self.path / zarr_path / key).is_file():
+            raise self._damaged(zarr_path, index, f"its chunk {key} is missing")
+        try:
+            value = np.asarray(array[index])
+        except Exception as err:  # crc32c mismatch, truncated or undecodable chunk
+            raise self._damaged(zarr_path, index, f"its chunk {key} cannot be decoded "
+                                f"({type(err).__name__}: {err})") from err
+        if value.dtype.kind == "f" and not np.isfinite(value).all():
+            raise self._damaged(zarr_path, index, "it holds NaN or Inf values")
+        return value
+
+    def _check_sa(self, sa: np.ndarray, name: str, index: int) -> None:
+        """Refuse an (encoded or decoded) SA with NaN/Inf entries or an all-zero row."""
+        if not np.isfinite(sa).all():
+            raise self._damaged(name, index, "the self-attention holds NaN or Inf")
+        zero_rows = np.flatnonzero(~(sa > 0).any(axis=1))
+        if zero_rows.size:
+            raise self._damaged(name, index, f"the self-attention has {zero_rows.size} "
+                                f"all-zero rows (e.g. row {zero_rows[0]})")
 
     def _zarr(self, zarr_path: str):
         """The zarr array at ``zarr_path``, opened once."""

@@ -5,6 +5,11 @@ shards. A plain array ``name`` is stored losslessly at ``name``; an SA array is 
 :class:`~langseg.cache.codecs.SACodec` into ``name/values`` ``(n, N, N)`` and, for the ``u8-*``
 codecs, ``name/row_scale`` ``(n, N) float32``.
 
+Integrity: every chunk carries a CRC32C checksum (zarr's ``crc32c`` codec, last in the codec
+chain), so a truncated or altered chunk fails to decode; every chunk is written even when it
+equals the fill value (``write_empty_chunks``), so a chunk file that is absent means damage, and
+:class:`~langseg.cache.reader.StoreReader` refuses it instead of returning the fill value.
+
 Completeness: the root attributes get ``manifest`` and ``complete: true`` LAST, in
 :meth:`StoreWriter.close`, after every image of every array was written (zarr's local store
 writes each chunk and each metadata file to a temporary file and renames it). A store without
@@ -30,7 +35,7 @@ from langseg.cache.codecs import EncodedSA, SACodec, encode_sa, has_row_scale, v
 from langseg.cache.errors import CacheError
 from langseg.cache.manifest import RESERVED_KEYS, package_versions, to_json
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: crc32c in every codec chain, every chunk written
 SA_NAME = "sa"  # the array read by StoreReader.read_sa / written by StoreWriter.write_sa
 _LAYOUT_KEY = "langseg_cache"
 _SNAKEMAKE_FILES = {".snakemake_timestamp"}
@@ -98,14 +103,15 @@ def sa_array_spec(n_pixels: int, codec: SACodec | str = "default") -> ArraySpec:
     return ArraySpec(shape=(n_pixels, n_pixels), dtype="float32", codec=SACodec.parse(codec))
 
 
-def _compressors(codec: SACodec | Compression, dtype: np.dtype):
-    from zarr.codecs import BloscCodec, ZstdCodec
+def _compressors(codec: SACodec | Compression, dtype: np.dtype) -> list:
+    """The bytes-to-bytes codecs of an array: compression (if any), then a CRC32C checksum."""
+    from zarr.codecs import BloscCodec, Crc32cCodec, ZstdCodec
 
     if codec is Compression.NONE:
-        return None
+        return [Crc32cCodec()]
     if dtype == np.uint8:
-        return [ZstdCodec(level=3)]
-    return [BloscCodec(cname="zstd", clevel=3, shuffle="shuffle")]
+        return [ZstdCodec(level=3), Crc32cCodec()]
+    return [BloscCodec(cname="zstd", clevel=3, shuffle="shuffle"), Crc32cCodec()]
 
 
 def _zarr_arrays(spec: ArraySpec, name: str, n_images: int) -> dict[str, tuple]:
@@ -158,7 +164,7 @@ def write_store(path, *, manifest: Mapping, image_ids: Sequence[str],
     Args:
         path: the store directory (``.../{shard}.zarr``); its parent is created if missing.
         manifest: JSON data (extraction parameters, model identity); must not use the keys
-            ``image_ids``, ``arrays``, ``versions``, which the writer adds.
+            ``image_ids``, ``arrays``, ``versions``, ``skipped``, which the writer adds.
         image_ids: the images of the store, in order; index ``i`` of every array is image ``i``.
         arrays: array name -> :class:`ArraySpec` (per-image shape, dtype, codec).
 
@@ -179,23 +185,28 @@ def write_store(path, *, manifest: Mapping, image_ids: Sequence[str],
               "arrays": full["arrays"]}
     root = zarr.open_group(str(path), mode="w-", zarr_format=3,
                            attributes={_LAYOUT_KEY: layout, "complete": False})
+    zarrs = {}  # opened once: write_empty_chunks is a runtime setting of the array object
     for name, spec in arrays.items():
         for zpath, (shape, dtype, codec) in _zarr_arrays(spec, name, len(image_ids)).items():
-            root.create_array(zpath, shape=shape, chunks=(1, *shape[1:]), dtype=dtype,
-                              compressors=_compressors(codec, dtype), fill_value=0)
-    return StoreWriter(path, root, full, dict(arrays))
+            zarrs[zpath] = root.create_array(zpath, shape=shape, chunks=(1, *shape[1:]), dtype=dtype,
+                              compressors=_compressors(codec, dtype), fill_value=0,
+                              config={"write_empty_chunks": True})
+    return StoreWriter(path, root, full, dict(arrays), zarrs)
 
 
 class StoreWriter:
     """Writes the images of one store; :meth:`close` marks it complete. Not thread-safe."""
 
-    def __init__(self, path: Path, root, manifest: dict, arrays: dict[str, ArraySpec]) -> None:
+    def __init__(self, path: Path, root, manifest: dict, arrays: dict[str, ArraySpec],
+                 zarrs: dict) -> None:
         self.path = path
+        self._zarrs = zarrs
         self.image_ids: tuple[str, ...] = tuple(manifest["image_ids"])
         self.arrays = arrays
         self._root = root
         self._manifest = manifest
         self._missing = {(name, i) for name in arrays for i in range(len(self.image_ids))}
+        self._skipped: dict[str, str] = {}
         self._closed = False
 
     def write(self, index: int, **arrays: np.ndarray) -> None:
@@ -215,8 +226,20 @@ class StoreWriter:
             elif spec.is_sa:
                 self._write_sa(name, index, encode_sa(np.asarray(value), spec.codec))
             else:
-                self._root[name][index] = _checked_value(name, value, spec)
+                self._zarrs[name][index] = _checked_value(name, value, spec)
             self._missing.discard((name, index))
+
+    def skip(self, index: int, reason: str) -> None:
+        """Leave image ``index`` out on purpose (e.g. its file cannot be decoded).
+
+        Its arrays stay unwritten; the manifest's ``skipped`` maps its id to ``reason`` and
+        readers refuse to read it, naming the reason.
+        """
+        if self._closed:
+            raise CacheError(f"cache store {self.path} is closed; skip before close()")
+        _check_index(index, len(self.image_ids), self.path)
+        self._skipped[self.image_ids[index]] = str(reason)
+        self._missing -= {(name, index) for name in self.arrays}
 
     def write_sa(self, index: int, sa: np.ndarray) -> None:
         """Encode and write the ``(N, N)`` SA map of image ``index`` into the ``sa`` array."""
@@ -233,9 +256,9 @@ class StoreWriter:
         if encoded.values.shape != shape:
             raise ValueError(f"array {name!r} expects SA of shape {shape}, "
                              f"got {encoded.values.shape}")
-        self._root[f"{name}/values"][index] = encoded.values
+        self._zarrs[f"{name}/values"][index] = encoded.values
         if encoded.row_scale is not None:
-            self._root[f"{name}/row_scale"][index] = encoded.row_scale
+            self._zarrs[f"{name}/row_scale"][index] = encoded.row_scale
 
     def close(self) -> None:
         """Write the manifest and ``complete: true`` (last); idempotent.
@@ -250,7 +273,8 @@ class StoreWriter:
             raise CacheError(f"cache store {self.path} is missing {len(self._missing)} "
                              f"array images, e.g. {name!r} of image {self.image_ids[index]!r}; "
                              "it stays incomplete")
-        self._root.attrs.update({"manifest": self._manifest, "complete": True})
+        manifest = dict(self._manifest, skipped=dict(self._skipped))
+        self._root.attrs.update({"manifest": manifest, "complete": True})
         self._closed = True
 
     def __enter__(self) -> StoreWriter:
@@ -275,6 +299,8 @@ def _checked_value(name: str, value, spec: ArraySpec) -> np.ndarray:
     if value.shape != spec.shape or value.dtype != np.dtype(spec.dtype):
         raise ValueError(f"array {name!r} expects {np.dtype(spec.dtype)} {spec.shape} per "
                          f"image, got {value.dtype} {value.shape}")
+    if value.dtype.kind == "f" and not np.isfinite(value).all():
+        raise ValueError(f"array {name!r}: refusing to store NaN or Inf values")
     return value
 
 

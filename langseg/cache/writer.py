@@ -57,6 +57,10 @@ class PipelinedWriter:
             self._pending.popleft().result()
         self._pending.append(self._pool.submit(_write, self.writer, index, ready, arrays))
 
+    def skip(self, index: int, reason: str) -> None:
+        """Leave image ``index`` out on purpose (see :meth:`StoreWriter.skip`)."""
+        self.writer.skip(index, reason)
+
     def wait(self) -> None:
         """Block until every queued image is written; re-raise the first failure."""
         try:

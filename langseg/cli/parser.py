@@ -19,7 +19,7 @@ LABELS_SUFFIX = ".labels.png"  # default label map: photo.jpg -> photo.labels.pn
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``langseg`` argument parser with the ``segment`` and ``info`` subcommands."""
-    from langseg.cli.run import run_info, run_segment
+    from langseg.cli.run import run_export_preset, run_info, run_segment
 
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true",
@@ -37,6 +37,13 @@ def build_parser() -> argparse.ArgumentParser:
                          description=segment_description())
     add_segment_arguments(seg)
     seg.set_defaults(run=run_segment)
+    export = sub.add_parser("export-preset", parents=[common],
+                            help="write a random preset's weights as folders `preset: real` loads")
+    export.add_argument("preset", choices=["tiny", "sd15-random"])
+    export.add_argument("dir", type=Path, help="SD diffusers folder (models.sd_path); the CLIP "
+                        "folder (models.clip_path) goes to DIR/open_clip")
+    export.add_argument("--seed", type=int, default=0, help="seed of the random weights")
+    export.set_defaults(run=run_export_preset)
     return parser
 
 

@@ -19,6 +19,18 @@ from langseg.cli.requests import SegmentRequest, make_request
 from langseg.params import Device, Fidelity, Method, Preset
 
 
+def run_export_preset(args: argparse.Namespace) -> int:
+    """Write a random preset's weights in the ``real`` layouts (:mod:`langseg.models.export`)."""
+    from langseg.models.export import export_preset
+
+    try:
+        out = export_preset(args.preset, args.dir, seed=args.seed)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    print(f"models.sd_path: {out.sd_path}\nmodels.clip_path: {out.clip_path}")
+    return EXIT_OK
+
+
 def run_info(args: argparse.Namespace) -> int:
     """Print presets, single-image methods, workflow-only methods, fidelities, devices."""
     gt_methods = [m.value for m in Method if m.uses_ground_truth]

@@ -1,9 +1,10 @@
 """Cityscapes (27 classes = labelIds 7..33) fine-annotation layout; no split file (folder scan).
 
-Label rule: ``labelId - 7`` for labelIds 7..33; every other stored value (0..6 = unlabeled, ego
-vehicle, rectification border, out of roi, static, dynamic, ground; 34..255, e.g. a license plate
-drawn as 255) -> -1 (ignore). The original code subtracted 7 and only sent negatives to -1; values
-> 33 then became ids >= 27, which its confusion matrix ignored, so scores are identical.
+Label rule: ``labelId - 7`` for labelIds 7..33; 0..6 (unlabeled, ego vehicle, rectification
+border, out of roi, static, dynamic, ground) -> -1 (ignore). Real ``*_gtFine_labelIds.png`` files
+hold only 0..33 (the license plate, id -1, is not drawn), so any other value is refused naming the
+file: it means another file saved under that name (``instanceIds`` with values 24000+, 16-bit
+masks with values x257, trainIds with 255), which would otherwise silently become ignore.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ cityscapes/                       <- root
 """
 _IMAGE_SUFFIX = "_leftImg8bit.png"
 _MASK_SUFFIX = "_gtFine_labelIds.png"
-_TABLE = label_table({v: v - 7 for v in range(7, 34)}, length=65536, default=IGNORE)
+_TABLE = label_table({v: v - 7 for v in range(7, 34)}, length=34, default=IGNORE)
 
 
 def list_split(root, split: str) -> list[Sample]:
@@ -45,5 +46,6 @@ def list_split(root, split: str) -> list[Sample]:
 
 
 def map_labels(raw: np.ndarray) -> np.ndarray:
-    """``(H, W)`` labelIds -> ``(H, W) int16``: 7..33 -> 0..26, any other value -> -1."""
-    return apply_label_table(raw, _TABLE, allowed="any value 0..65535")
+    """``(H, W)`` labelIds -> ``(H, W) int16``: 7..33 -> 0..26, 0..6 -> -1, others refused."""
+    return apply_label_table(raw, _TABLE, allowed="Cityscapes labelIds 0..33 (is this an "
+                             "instanceIds, trainIds or 16-bit file?)")

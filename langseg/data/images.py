@@ -14,6 +14,14 @@ Conventions (decided here, relied on by every reader):
 * Files are decoded completely (``Image.load``); a truncated or corrupt file raises
   :class:`CorruptFileError`. Pillow's ``ImageFile.LOAD_TRUNCATED_IMAGES`` must stay ``False``
   (langseg never sets it); if another library set it, loading refuses to run.
+* **JPEG corruption, and its limit.** Pillow's libjpeg decoder turns most damage inside the
+  compressed data into wrong pixels without an error (libjpeg only warns). So every JPEG's
+  marker structure is also checked (:func:`check_jpeg_structure`): inside the entropy-coded data
+  a 0xFF byte may only be followed by 0x00, a restart marker or a real segment marker, and the
+  file must end its last scan with EOI. Overwritten bytes that contain a 0xFF followed by
+  anything else are found (random garbage of a few hundred bytes almost always does). Damage that
+  keeps the structure valid (e.g. garbage without 0xFF bytes, or altered bits) is NOT
+  detectable without a reference checksum: libjpeg decodes it to wrong pixels silently as well.
 """
 
 from __future__ import annotations
@@ -38,6 +46,69 @@ class CorruptFileError(ValueError):
         super().__init__(f"cannot decode {self.path}: {reason} (file truncated or corrupt?)")
 
 
+_JPEG_SEGMENT_MARKERS = ({0xC4, 0xCC, 0xDA, 0xDB, 0xDC, 0xDD, 0xDE, 0xDF, 0xFE}
+                         | set(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC} | set(range(0xE0, 0xF0)))
+
+
+def check_jpeg_structure(data: bytes) -> str | None:
+    """Why the JPEG bytes ``data`` are structurally corrupt, or ``None`` when they look sound.
+
+    Walks the segments (SOI, length-prefixed segments, SOS followed by entropy-coded data, EOI).
+    In entropy-coded data 0xFF must be followed by 0x00 (stuffing), RST0..7 (0xD0..0xD7), EOI
+    or a segment marker that may follow a scan (DHT, DQT, DRI, SOS, COM, APPn, DNL, ...).
+    Pure; cost linear in the file size.
+    """
+    n = len(data)
+    if n < 4 or data[0] != 0xFF or data[1] != 0xD8:
+        return "no JPEG start-of-image marker"
+    pos = 2
+    while pos < n:
+        if data[pos] != 0xFF:
+            return f"byte {pos}: expected a marker, found 0x{data[pos]:02X}"
+        while pos < n and data[pos] == 0xFF:  # fill bytes
+            pos += 1
+        if pos >= n:
+            break
+        marker = data[pos]
+        pos += 1
+        if marker == 0xD9:
+            return _check_after_eoi(data, pos)
+        if marker not in _JPEG_SEGMENT_MARKERS:
+            return f"byte {pos - 2}: invalid marker 0xFF{marker:02X}"
+        if pos + 2 > n:
+            break
+        length = (data[pos] << 8) | data[pos + 1]
+        if length < 2 or pos + length > n:
+            return f"byte {pos - 2}: segment 0xFF{marker:02X} of length {length} runs past the end"
+        pos += length
+        if marker == 0xDA:  # entropy-coded data up to the next real marker
+            while True:
+                pos = data.find(b"\xff", pos)
+                if pos < 0 or pos + 1 >= n:
+                    return "the compressed data ends without an end-of-image marker"
+                follower = data[pos + 1]
+                if follower == 0x00 or 0xD0 <= follower <= 0xD7:
+                    pos += 2
+                    continue
+                if follower == 0xFF:
+                    pos += 1
+                    continue
+                if follower != 0xD9 and follower not in _JPEG_SEGMENT_MARKERS:
+                    return f"byte {pos}: invalid marker 0xFF{follower:02X} in the compressed data"
+                break
+    return "the file ends without an end-of-image marker"
+
+
+def _check_after_eoi(data: bytes, end: int) -> str | None:
+    """An EOI at ``end`` followed by more data that is not an appended image (SOI after padding)
+    but again ends with EOI was garbage inside the compressed data."""
+    rest = data[end:].lstrip(b"\x00\xff")
+    if len(data) - end > 2 and not rest.startswith(b"\xd8") and data.endswith(b"\xff\xd9"):
+        return (f"byte {end - 2}: an end-of-image marker followed by {len(data) - end} more bytes "
+                "that end with another one")
+    return None
+
+
 def _open_fully(path: str | os.PathLike) -> Image.Image:
     """Open ``path`` and decode every pixel; the file handle is closed on return."""
     path = Path(path)
@@ -50,6 +121,10 @@ def _open_fully(path: str | os.PathLike) -> Image.Image:
     try:
         with Image.open(path) as img:
             img.load()
+            if img.format == "JPEG":
+                problem = check_jpeg_structure(path.read_bytes())
+                if problem:
+                    raise CorruptFileError(path, f"corrupt JPEG data: {problem}")
             return img.copy()
     except FileNotFoundError:
         raise

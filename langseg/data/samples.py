@@ -41,13 +41,21 @@ def require_split(split: str, allowed: tuple[str, ...], what: str) -> None:
 def read_split_file(path: Path, what: str, layout: str) -> list[str]:
     """Image ids of a split list (one per line, blanks skipped), in file order.
 
+    The file is read as UTF-8; a leading byte-order mark (as some Windows editors write) is
+    dropped.
+
     Raises:
         FileNotFoundError: the file is missing (message names it and the layout).
-        ValueError: the list is empty or repeats an id.
+        ValueError: the file is not UTF-8, or the list is empty or repeats an id (names the file).
     """
     if not path.is_file():
         raise FileNotFoundError(f"{what} split file not found: {path}\n{layout_hint(layout)}")
-    ids = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{what} split file {path} is not UTF-8 text (byte {err.start}: "
+                         f"{err.reason}); save it as UTF-8") from None
+    ids = [line.strip() for line in text.splitlines() if line.strip()]
     if not ids:
         raise ValueError(f"{what} split file {path} lists no image ids")
     repeated = sorted(i for i, n in Counter(ids).items() if n > 1)

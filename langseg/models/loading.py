@@ -28,6 +28,7 @@ CLIP_MODEL = "ViT-B-16-quickgelu"
 CLIP_TAG = "metaclip_400m"
 CLIP_HF_REPO = "timm/vit_base_patch16_clip_224.metaclip_400m"
 CLIP_HF_FILES = ("open_clip_model.safetensors", "open_clip_pytorch_model.bin")
+CLIP_FOLDER_CONFIG = "open_clip_config.json"  # open_clip's ``local-dir:`` folder layout
 SD_COMPONENTS = {  # subfolder -> files one of which must exist
     "unet": ("diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors",
              "diffusion_pytorch_model.bin", "diffusion_pytorch_model.fp16.bin"),
@@ -94,9 +95,15 @@ def _check_sd(sd_path, sd_config) -> None:
 
 
 def clip_checkpoint(clip_path=None) -> Path:
-    """The MetaCLIP checkpoint file: ``clip_path``, or the HF cache file of ``metaclip_400m``."""
+    """The MetaCLIP checkpoint: ``clip_path`` (a file, or an open_clip folder with
+    ``open_clip_config.json`` and weights), or the HF cache file of ``metaclip_400m``."""
     if clip_path is not None:
         path = Path(clip_path)
+        if path.is_dir():
+            if not (path / CLIP_FOLDER_CONFIG).is_file():
+                raise FileNotFoundError(f"CLIP folder {path} lacks {CLIP_FOLDER_CONFIG} (an open_clip "
+                                        f"folder holds it and the weights): {CLIP_HOWTO}")
+            return path
         if not path.is_file():
             raise FileNotFoundError(f"MetaCLIP checkpoint not found at {path}: {CLIP_HOWTO}")
         return path
@@ -131,6 +138,57 @@ def check_weights(preset: Preset | str, sd_path=None, clip_path=None, *, sd_conf
     if problems:
         raise FileNotFoundError("missing model weights (both): "
                                 + " ".join(f"({k}) {p};" for k, p in enumerate(problems, 1)))
+
+
+_SAMPLE_BYTES = 1 << 20  # file identity: first and last MiB
+
+
+def file_identity(path: str | Path) -> dict:
+    """Cheap content identity of one weight file: size, mtime and a hash of its ends.
+
+    Returns:
+        ``{"path", "bytes", "mtime_ns", "sha256_ends"}``: ``sha256_ends`` hashes the first and
+        the last MiB (the whole file when smaller than 2 MiB): a ``.safetensors`` header with
+        the first tensors, or a torch zip file's central directory with every member's CRC-32.
+    """
+    path = Path(path)
+    stat = path.stat()
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        if stat.st_size <= 2 * _SAMPLE_BYTES:
+            digest.update(handle.read())
+        else:
+            digest.update(handle.read(_SAMPLE_BYTES))
+            handle.seek(stat.st_size - _SAMPLE_BYTES)
+            digest.update(handle.read(_SAMPLE_BYTES))
+    return {"path": str(path), "bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns,
+            "sha256_ends": digest.hexdigest()[:16]}
+
+
+def _folder_files(folder: Path) -> list[Path]:
+    """Every file under ``folder`` except hidden ones (e.g. ``.cache/`` of huggingface-cli)."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not any(
+        part.startswith(".") for part in p.relative_to(folder).parts))
+
+
+def sd_weights_identity(sd_path, sd_config=None) -> list[dict]:
+    """:func:`file_identity` of every file of the SD weights (folder, or checkpoint + config).
+
+    Weights and configs both count: a changed ``unet/config.json`` changes the model too.
+    """
+    _check_sd(sd_path, sd_config)
+    path = Path(sd_path)
+    folder = path if path.is_dir() else Path(sd_config)
+    files = [p for p in _folder_files(folder)  # the pipeline's parts only, e.g. not a README
+             if p.name == "model_index.json" or p.relative_to(folder).parts[0] in SD_COMPONENTS]
+    return [file_identity(p) for p in ([] if path.is_dir() else [path]) + files]
+
+
+def clip_weights_identity(clip_path=None) -> list[dict]:
+    """:func:`file_identity` of the MetaCLIP checkpoint (:func:`clip_checkpoint`), or of every
+    file of an open_clip folder."""
+    path = clip_checkpoint(clip_path)
+    return [file_identity(p) for p in (_folder_files(path) if path.is_dir() else [path])]
 
 
 def _weight_variant(folder: Path, sub: str) -> str | None:
@@ -236,8 +294,14 @@ def load_clip(preset: Preset | str, *, clip_path=None, model_name: str = CLIP_MO
     dev = resolve_device(device)
     if preset is Preset.REAL:
         ckpt = clip_checkpoint(clip_path)
-        model = open_clip.create_model(model_name, pretrained=str(ckpt)).eval()
-        identity = {"files": _files_identity([ckpt])}
+        if ckpt.is_dir():  # open_clip's own folder layout: config + weights
+            model_name = f"local-dir:{ckpt}"
+            model = open_clip.create_model(model_name).eval()
+            files = _folder_files(ckpt)
+        else:
+            model = open_clip.create_model(model_name, pretrained=str(ckpt)).eval()
+            files = [ckpt]
+        identity = {"files": _files_identity(files)}
         overrides: dict = {}
     else:
         model = build_random_clip(preset, seed=seed)
@@ -278,5 +342,6 @@ def model_identity(*models: SDModels | ClipModel) -> dict:
     return out
 
 
-__all__ = ["SD_ARCHITECTURES", "check_weights", "clip_checkpoint", "load_clip", "load_sd",
-           "model_identity", "resolve_device"]
+__all__ = ["SD_ARCHITECTURES", "check_weights", "clip_checkpoint", "clip_weights_identity",
+           "file_identity", "load_clip", "load_sd", "model_identity", "resolve_device",
+           "sd_weights_identity"]

@@ -3,7 +3,8 @@
 Sources (see docs/architecture.md): ``gem`` (raw patch-text cosines), ``sd_sa`` (aggregated
 empty-prompt self-attention, stored with the configured SA codec) and ``sd_gt`` (the GT-prompt
 pass reduced to what AggSD needs). The store's manifest holds the rule's extraction params, which
-``segment`` compares before reading, plus the model identity (recorded, not compared).
+``segment`` compares before reading (models with their weight files' identity, settings,
+SA codec, code digest), plus the identity of the loaded models (recorded, not compared).
 """
 
 from __future__ import annotations
@@ -39,7 +40,6 @@ class RuntimeOptions:
 
     device: Device
     batch_size: int
-    sa_codec: str
     threads: int
     max_gpu_memory: float | None = None
 
@@ -47,8 +47,7 @@ class RuntimeOptions:
     def from_config(cls, config: Mapping, *, threads: int) -> RuntimeOptions:
         models = config["models"]
         return cls(device=Device(models["device"]), batch_size=models["batch_size"],
-                   sa_codec=config["cache"]["sa_codec"], threads=threads,
-                   max_gpu_memory=models.get("max_gpu_memory"))
+                   threads=threads, max_gpu_memory=models.get("max_gpu_memory"))
 
 
 @dataclass
@@ -65,25 +64,34 @@ class ShardJob:
     prepare: Callable[[list], Any] = list
 
 
-def extract_shard(*, params: Mapping, index_path, gt_path, store_path, runtime: RuntimeOptions,
-                  log: logging.Logger) -> None:
+def extract_shard(*, params: Mapping, index_path, shard: str, gt_path, store_path,
+                  runtime: RuntimeOptions, log: logging.Logger) -> None:
     """Extract ``params["source"]`` for the images of one shard into the store at ``store_path``.
 
-    The images are those of the shard's ground-truth file (images skipped there are skipped
-    here too). Reading the next batch, computing this one and compressing and writing the
-    previous ones overlap (three stages, bounded queues). The store is complete (manifest
-    written) only when every image was written.
+    ``sd_gt`` (``gt_path`` given) extracts the images of the shard's ground-truth file (images
+    skipped there are skipped here too); ``gem`` and ``sd_sa`` (``gt_path=None``) extract every
+    image of the shard in the index, so they never depend on ground-truth settings, and an image
+    that cannot be decoded is skipped (recorded in the manifest; the GT stage decides whether
+    that is an error). Reading the next batch, computing this one and compressing and writing
+    the previous ones overlap (three stages, bounded queues). The store is complete (manifest
+    written) only when every image was written or skipped.
     """
     import torch
 
     from langseg.data import read_index
     from langseg.models.loading import resolve_device
+    from langseg.pipeline.stages import shard_samples_from_index
 
     torch.set_num_threads(max(1, runtime.threads))
     limit_gpu_memory(runtime)
-    image_ids, labels, _ = load_gt(gt_path)
-    by_id = {sample.image_id: sample for sample, _ in read_index(index_path)}
-    paths = [by_id[image_id].image_path for image_id in image_ids]
+    if gt_path is None:
+        samples, labels = shard_samples_from_index(index_path, shard), None
+        image_ids = [sample.image_id for sample in samples]
+    else:
+        image_ids, labels, _ = load_gt(gt_path)
+        by_id = {sample.image_id: sample for sample, _ in read_index(index_path)}
+        samples = [by_id[image_id] for image_id in image_ids]
+    paths = [sample.image_path for sample in samples]
     source = params["source"]
     start = time.perf_counter()
     job = open_job(params, image_ids, labels, store_path, runtime)
@@ -108,22 +116,34 @@ def run_job(job: ShardJob, paths: Sequence, batch_size: int, *, desc: str,
     """Read, compute and write every image (``paths[i]`` is image ``i`` of the store) in
     batches; reading the next batch, computing this one and writing earlier ones overlap. On
     return the store is closed and complete; on an error it stays incomplete."""
-    from langseg.data import load_image
+    from langseg.data import CorruptFileError, load_image
 
     batches = [list(range(i, min(i + batch_size, len(paths))))
                for i in range(0, len(paths), batch_size)]
 
-    def load(batch):
-        return job.prepare([load_image(paths[i]) for i in batch])
+    def load(batch):  # -> (kept indices, prepared images, [(index, reason)] of undecodable ones)
+        kept, images, skipped = [], [], []
+        for i in batch:
+            try:
+                images.append(load_image(paths[i]))
+                kept.append(i)
+            except CorruptFileError as err:
+                skipped.append((i, str(err)))
+        return kept, (job.prepare(images) if kept else None), skipped
 
     with job.writer, ThreadPoolExecutor(1, thread_name_prefix="prefetch") as prefetch:
         upcoming = prefetch.submit(load, batches[0]) if batches else None
         for k, batch in enumerate(track(batches, total=len(paths), count=len, desc=desc,
                                         logger=log)):
-            prepared = upcoming.result()
+            kept, prepared, skipped = upcoming.result()
             if k + 1 < len(batches):
                 upcoming = prefetch.submit(load, batches[k + 1])
-            job.write_batch(batch, prepared)
+            for index, reason in skipped:
+                if log is not None:
+                    log.warning("skipped image %d (%s): %s", index, paths[index], reason)
+                job.writer.skip(index, reason)
+            if kept:
+                job.write_batch(kept, prepared)
     # leaving the block waited for every write and closed the store (manifest last)
 
 
@@ -225,7 +245,7 @@ def _sa_job(params, image_ids, labels, store_path, runtime, sd=None) -> ShardJob
     from langseg.models.sd import preprocess_images, self_attention_batch
 
     sd = sd or _load_sd(params, runtime)
-    spec = sa_array_spec(latent_pixels(sd), runtime.sa_codec)
+    spec = sa_array_spec(latent_pixels(sd), params["sa_codec"])
     writer = _pipelined(write_store(store_path, manifest=_manifest(params, model_identity(sd)),
                                     image_ids=image_ids, arrays={"sa": spec}), runtime)
     fidelity = Fidelity(params["fidelity"])

@@ -32,8 +32,9 @@ def get_index_params(wildcards):
 
 
 def get_gt_params(wildcards):
-    """Dataset kind, mask size and error policy for prepare_gt."""
-    return PLAN.gt_params(wildcards.dataset)
+    """Dataset kind, mask size, error policy, reader code digest and the identity of the shard's
+    image and mask files (path, size, mtime) for prepare_gt."""
+    return PLAN.gt_params(wildcards.dataset, wildcards.split, wildcards.shard)
 
 
 EXTRACTION_GPUS = extraction_gpus(config["models"]["device"], gpu_present=gpu_visible())
@@ -49,18 +50,27 @@ def get_extraction_gpus(wildcards):
 
 
 def get_sd_attention_params(wildcards):
-    """What changes the empty-prompt SA cache (models, fidelity, timestep, seed), nothing else."""
-    return PLAN.extraction_params(wildcards.dataset, "sd_sa")
+    """What changes the empty-prompt SA cache (SD weights, fidelity, timestep, seed, SA codec,
+    extraction code, the shard's image files), nothing else."""
+    return PLAN.extraction_params(
+        wildcards.dataset, "sd_sa", wildcards.split, wildcards.shard
+    )
 
 
 def get_sd_gt_params(wildcards):
-    """What changes the GT-prompt SD cache (models, fidelity, timestep, seed, dataset classes)."""
-    return PLAN.extraction_params(wildcards.dataset, "sd_gt")
+    """What changes the GT-prompt SD cache (SD weights, fidelity, timestep, seed, dataset classes,
+    mask size, extraction code, the shard's image files)."""
+    return PLAN.extraction_params(
+        wildcards.dataset, "sd_gt", wildcards.split, wildcards.shard
+    )
 
 
 def get_gem_params(wildcards):
-    """What changes the GEM cache (models, GEM depth and resolution, dataset classes)."""
-    return PLAN.extraction_params(wildcards.dataset, "gem")
+    """What changes the GEM cache (CLIP weights, GEM depth and resolution, dataset classes,
+    extraction code, the shard's image files)."""
+    return PLAN.extraction_params(
+        wildcards.dataset, "gem", wildcards.split, wildcards.shard
+    )
 
 
 def get_segment_caches(wildcards):
@@ -69,8 +79,11 @@ def get_segment_caches(wildcards):
 
 
 def get_segment_params(wildcards):
-    """The method's settings (only those it uses) and the manifests its caches must carry."""
-    return PLAN.segment_params(wildcards.dataset, wildcards.method)
+    """The method's settings (only those it uses), the manifests its caches must carry and the
+    digest of the method code."""
+    return PLAN.segment_params(
+        wildcards.dataset, wildcards.method, wildcards.split, wildcards.shard
+    )
 
 
 def get_shard_files(pattern):

@@ -1,11 +1,12 @@
 # GPU stages: one job per shard loads its model once and writes one Zarr store (manifest last).
-# Their params hold only what changes the tensors, so method settings never rerun them.
+# Their params hold only what changes the tensors (weights identity, settings, SA codec, code
+# digest, the identity of the shard's image files), so method settings never rerun them. Only
+# extract_sd_gt reads the ground truth (its prompt names the image's classes).
 
 
 rule extract_sd_attention:
     input:
         index="results/{dataset}/{split}/index.tsv",
-        gt="results/{dataset}/{split}/gt/{shard}.npz",
     output:
         store=directory("results/cache/{dataset}/{split}/sd_sa/{shard}.zarr"),
     params:
@@ -47,7 +48,6 @@ rule extract_sd_gt:
 rule extract_gem:
     input:
         index="results/{dataset}/{split}/index.tsv",
-        gt="results/{dataset}/{split}/gt/{shard}.npz",
     output:
         store=directory("results/cache/{dataset}/{split}/gem/{shard}.zarr"),
     params:

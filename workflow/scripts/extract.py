@@ -7,7 +7,8 @@ with job_logging(snakemake.log[0], snakemake.rule) as log:  # noqa: F821
     extract_shard(
         params=snakemake.params.extraction,  # noqa: F821
         index_path=snakemake.input.index,  # noqa: F821
-        gt_path=snakemake.input.gt,  # noqa: F821
+        shard=snakemake.wildcards.shard,  # noqa: F821
+        gt_path=snakemake.input.get("gt"),  # noqa: F821  (only extract_sd_gt reads the GT)
         store_path=snakemake.output.store,  # noqa: F821
         runtime=RuntimeOptions.from_config(snakemake.config, threads=snakemake.threads),  # noqa: F821
         log=log,
