@@ -7,8 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from langseg.models.backends import (backend_cosines, backend_names, backend_settings,
-                                     make_backend, text_embeddings)
+from langseg.models.backends import (
+    backend_cosines,
+    backend_names,
+    backend_settings,
+    make_backend,
+    text_embeddings,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "backends"
 OFFICIAL = ["clearclip", "gem", "maskclip", "naclip", "sclip"]
@@ -22,8 +27,8 @@ def fixture_visual():
 
     model = open_clip.create_model(
         "ViT-B-16-quickgelu", pretrained=None, embed_dim=16,
-        vision_cfg=dict(image_size=32, layers=2, width=32, head_width=16, patch_size=8),
-        text_cfg=dict(context_length=77, vocab_size=49408, width=32, heads=2, layers=1))
+        vision_cfg={"image_size": 32, "layers": 2, "width": 32, "head_width": 16, "patch_size": 8},
+        text_cfg={"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1})
     with np.load(FIXTURES / "weights.npz") as data:
         model.visual.load_state_dict({k: torch.from_numpy(data[k]) for k in data.files})
     return model.visual.eval()

@@ -14,8 +14,13 @@ import pkgutil
 from collections.abc import Mapping
 from functools import cache
 
-from langseg.models.backends.base import (Backend, ClipModel, backend_cosines,
-                                          single_template_text, text_embeddings)
+from langseg.models.backends.base import (
+    Backend,
+    ClipModel,
+    backend_cosines,
+    single_template_text,
+    text_embeddings,
+)
 
 DEFAULT_BACKEND = "gem"
 

@@ -9,8 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from langseg.models.backends.base import (DEFAULT_RESOLUTION, merge_heads, plain_blocks,
-                                          project, split_heads, stem)
+from langseg.models.backends.base import (
+    DEFAULT_RESOLUTION,
+    merge_heads,
+    plain_blocks,
+    project,
+    split_heads,
+    stem,
+)
 
 
 @dataclass(frozen=True)

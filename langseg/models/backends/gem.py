@@ -13,9 +13,17 @@ from typing import ClassVar
 
 import numpy as np
 
-from langseg.models.backends.base import (DEFAULT_RESOLUTION, ClipModel, backend_cosines,
-                                          merge_heads, plain_blocks, project,
-                                          single_template_text, split_heads, stem)
+from langseg.models.backends.base import (
+    DEFAULT_RESOLUTION,
+    ClipModel,
+    backend_cosines,
+    merge_heads,
+    plain_blocks,
+    project,
+    single_template_text,
+    split_heads,
+    stem,
+)
 
 GEM_RESOLUTION = DEFAULT_RESOLUTION
 GEM_DEPTH = 7

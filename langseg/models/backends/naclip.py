@@ -11,8 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from langseg.models.backends.base import (DEFAULT_RESOLUTION, merge_heads, plain_blocks,
-                                          project, split_heads, stem)
+from langseg.models.backends.base import (
+    DEFAULT_RESOLUTION,
+    merge_heads,
+    plain_blocks,
+    project,
+    split_heads,
+    stem,
+)
 
 
 def neighbourhood_bias(grid: tuple[int, int], std: float):
