@@ -1,8 +1,9 @@
 """Extraction stage: run one model over the images of a shard and write one cache store.
 
-Sources (see docs/architecture.md): ``gem`` (raw patch-text cosines), ``sd_sa`` (aggregated
-empty-prompt self-attention, stored with the configured SA codec) and ``sd_gt`` (the GT-prompt
-pass reduced to what AggSD needs). The store's manifest holds the rule's extraction params, which
+Sources (see docs/architecture.md): a CLIP backend (``gem``, ``sclip``, ...: raw patch-text
+cosines), ``sd_sa`` (aggregated empty-prompt self-attention, stored with the configured SA
+codec), ``sd_gt`` (the GT-prompt pass reduced to what AggSD needs) and ``sd_zs`` (the same pass
+prompted with the classes a backend predicts, for AggSD-ZS). The store's manifest holds the rule's extraction params, which
 ``segment`` compares before reading, plus the model identity (recorded, not compared).
 """
 
@@ -42,12 +43,15 @@ BatchWriter = Callable[[Sequence[int], list], None]
 
 
 def extract_shard(*, params: Mapping, index_path, gt_path, store_path, runtime: RuntimeOptions,
-                  log: logging.Logger) -> None:
+                  log: logging.Logger, clip_store=None) -> None:
     """Extract ``params["source"]`` for the images of one shard into the store at ``store_path``.
 
     The images are those of the shard's ground-truth file (images skipped there are skipped
     here too). The store is complete (manifest written) only when every image was written.
+    ``clip_store``: the backend cache whose predicted classes prompt ``sd_zs``.
     """
+    from langseg.models.backends import backend_names
+
     import torch
 
     from langseg.data import load_image, read_index
@@ -58,8 +62,14 @@ def extract_shard(*, params: Mapping, index_path, gt_path, store_path, runtime: 
     samples = [by_id[image_id] for image_id in image_ids]
     source = params["source"]
     start = time.perf_counter()
-    opener = {"gem": _gem_writer, "sd_sa": _sa_writer, "sd_gt": _sd_gt_writer}[source]
-    writer, write_batch = opener(params, image_ids, labels, store_path, runtime)
+    if source in backend_names():
+        writer, write_batch = _clip_writer(params, image_ids, store_path, runtime)
+    elif source == "sd_zs":
+        class_ids = zero_shot_class_ids(params, clip_store, image_ids)
+        writer, write_batch = _prompted_writer(params, image_ids, class_ids, store_path, runtime)
+    else:
+        opener = {"sd_sa": _sa_writer, "sd_gt": _sd_gt_writer}[source]
+        writer, write_batch = opener(params, image_ids, labels, store_path, runtime)
     batches = [list(range(i, min(i + runtime.batch_size, len(samples))))
                for i in range(0, len(samples), runtime.batch_size)]
     for batch in track(batches, total=len(batches), unit="batches",
@@ -92,24 +102,27 @@ def latent_pixels(sd) -> int:
     return side * side
 
 
-def _gem_writer(params, image_ids, labels, store_path, runtime) -> tuple:
+def _clip_writer(params, image_ids, store_path, runtime) -> tuple:
+    """Cosines of the backend ``params["source"]``; text embedded once for the whole job."""
     from langseg.cache import ArraySpec, write_store
     from langseg.data import get_dataset_info
-    from langseg.models import gem_cosines, load_clip, model_identity
+    from langseg.models import backend_cosines, load_clip, make_backend, model_identity
+    from langseg.models.backends import backend_settings
 
     models = params["models"]
+    name = params["source"]
+    backend = make_backend(name, {k: params[k] for k in backend_settings(name) if k in params})
     clip = load_clip(Preset(models["preset"]), clip_path=models["clip_path"],
                      device=runtime.device)
     names = list(get_dataset_info(DatasetKind(params["kind"])).prompt_class_names)
     patch = clip.model.visual.patch_size
-    grid = (params["resolution"] // patch[0], params["resolution"] // patch[1])
+    grid = (backend.resolution // patch[0], backend.resolution // patch[1])
     writer = write_store(store_path, manifest=_manifest(params, model_identity(clip)),
                          image_ids=image_ids,
                          arrays={"cosines": ArraySpec(shape=(len(names), *grid), dtype="float32")})
 
     def write_batch(batch: Sequence[int], images: list) -> None:
-        cos = gem_cosines(clip, images, names, depth=params["depth"],
-                          resolution=params["resolution"], batch_size=len(images))
+        cos = backend_cosines(clip, backend, images, names, batch_size=len(images))
         for j, index in enumerate(batch):
             writer.write(index, cosines=np.ascontiguousarray(cos[j], dtype=np.float32))
 
@@ -136,12 +149,40 @@ def _sa_writer(params, image_ids, labels, store_path, runtime) -> tuple:
 
 
 def _sd_gt_writer(params, image_ids, labels, store_path, runtime) -> tuple:
+    from langseg.data import get_dataset_info
+
+    info = get_dataset_info(DatasetKind(params["kind"]))
+    class_ids = [gt_class_ids(label, background=info.background_channel) for label in labels]
+    return _prompted_writer(params, image_ids, class_ids, store_path, runtime)
+
+
+def zero_shot_class_ids(params: Mapping, clip_store, image_ids: Sequence[str]) -> list[list[int]]:
+    """Per image, the classes the backend's Method 1 predicts present (``params["classes"]``)."""
+    from langseg.cache import open_store
+    from langseg.methods import MethodSettings
+    from langseg.methods.zero_shot import ZeroShotClasses, predicted_classes
+
+    if clip_store is None:
+        raise ValueError("the sd_zs extraction needs the backend cache (input 'clip')")
+    reader = open_store(clip_store, expected={"extraction": params["backend"]})
+    if list(reader.image_ids) != list(image_ids):
+        raise ValueError(f"backend cache {clip_store} lists other images than the shard; "
+                         "delete it and rerun")
+    settings = MethodSettings.for_dataset(
+        DatasetKind(params["kind"]),
+        {**params["method_settings"], "output_size": params["mask_size"]})
+    rule = ZeroShotClasses(**params["classes"])
+    return [predicted_classes(reader.read("cosines", i), settings, rule)
+            for i in range(len(image_ids))]
+
+
+def _prompted_writer(params, image_ids, class_ids, store_path, runtime) -> tuple:
+    """The SD pass prompted with ``class_ids[i]`` per image (GT classes or predicted ones)."""
     from langseg.cache import ArraySpec, write_store
     from langseg.data import get_dataset_info
     from langseg.models import extract_gt_attention, model_identity
 
     info = get_dataset_info(DatasetKind(params["kind"]))
-    class_ids = [gt_class_ids(label, background=info.background_channel) for label in labels]
     k_max = max([len(ids) for ids in class_ids] + [1])
     sd = _load_sd(params, runtime)
     n = latent_pixels(sd)
