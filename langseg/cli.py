@@ -26,7 +26,8 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # shell convention for Ctrl-C (128 + SIGINT)
 MAX_LABELS = 256  # a palette PNG holds values 0..255
 BACKGROUND = "background"
-SINGLE_IMAGE_METHODS: tuple[Method, ...] = tuple(m for m in Method if not m.uses_ground_truth)
+SINGLE_IMAGE_METHODS: tuple[Method, ...] = tuple(m for m in Method if not m.uses_ground_truth
+                                                  and not m.needs_sd_zs)
 
 
 class UsageError(Exception):
@@ -55,6 +56,7 @@ class SegmentRequest:
     clip_path: Path | None
     out: Path | None
     labels_out: Path | None
+    backend: str = "gem"  # dense CLIP backend (langseg.models.backends)
 
     @property
     def label_names(self) -> tuple[str, ...]:
@@ -151,8 +153,16 @@ def _add_segment_arguments(seg: argparse.ArgumentParser) -> None:
     seg.add_argument("--background", action="store_true",
                      help='add the VOC-style background rule as label 0 "background"')
     seg.add_argument("--seed", type=int, default=0, help="diffusion noise seed (default: 0)")
+    seg.add_argument("--backend", default="gem", choices=_backend_names(),
+                     help="dense CLIP backend (default: gem, the report's)")
     seg.add_argument("--out", type=Path, help="write the overlay with a legend here (PNG)")
     seg.add_argument("--labels-out", type=Path, help="write the label map here (palette PNG)")
+
+
+def _backend_names() -> list[str]:
+    from langseg.models.backends import backend_names
+
+    return backend_names()
 
 
 def _positive_float(text: str) -> float:
@@ -276,7 +286,7 @@ def make_request(args: argparse.Namespace) -> SegmentRequest:
         preset=Preset(args.preset), fidelity=Fidelity(args.fidelity), device=Device(args.device),
         temperature=args.temperature, background=background, seed=args.seed, sd_path=args.sd_path,
         sd_config=args.sd_config, clip_path=args.clip_path, out=args.out,
-        labels_out=args.labels_out)
+        labels_out=args.labels_out, backend=args.backend)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -376,12 +386,13 @@ def _with_flag_names(message: str) -> str:
 
 
 def _extract_cosines(request: SegmentRequest, image, device: str):
-    """``(C, g, g) float32`` raw GEM cosines of ``image`` against the user's classes."""
+    """``(C, g, g) float32`` raw backend (GEM by default) cosines of ``image`` vs the classes."""
     from langseg import models
 
-    _say(f"GEM patch-text cosines ({request.preset.value} CLIP on {device})")
+    _say(f"{request.backend} patch-text cosines ({request.preset.value} CLIP on {device})")
     clip = models.load_clip(request.preset, clip_path=request.clip_path, device=device)
-    return models.gem_cosines(clip, [image], list(request.classes))[0]
+    backend = models.make_backend(request.backend)
+    return models.backend_cosines(clip, backend, [image], list(request.classes))[0]
 
 
 def _extract_self_attention(request: SegmentRequest, image, device: str):

@@ -50,11 +50,10 @@ def extract_shard(*, params: Mapping, index_path, gt_path, store_path, runtime: 
     here too). The store is complete (manifest written) only when every image was written.
     ``clip_store``: the backend cache whose predicted classes prompt ``sd_zs``.
     """
-    from langseg.models.backends import backend_names
-
     import torch
 
     from langseg.data import load_image, read_index
+    from langseg.models.backends import backend_names
 
     torch.set_num_threads(max(1, runtime.threads))
     image_ids, labels, _ = load_gt(gt_path)

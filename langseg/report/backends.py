@@ -19,8 +19,12 @@ from pathlib import Path
 import pandas as pd
 
 from langseg.params import Method
-from langseg.report.results import (METHOD_LABELS, describe_provenance, to_percent,
-                                    validate_results)
+from langseg.report.results import (
+    METHOD_LABELS,
+    describe_provenance,
+    to_percent,
+    validate_results,
+)
 from langseg.report.tables import ReportTable
 
 #: Column order: the backend alone, its zero-shot AggSD, AggSD's upper bound, then the rest.
@@ -144,7 +148,7 @@ def build_backend_tables(results: Sequence[Mapping], *, backends: Sequence[str] 
     """Both tables for every (dataset, split) of ``results``, keyed by file stem."""
     tables = {}
     for dataset, split in dict.fromkeys((r["dataset"], r["split"]) for r in results):
-        kw = dict(dataset=dataset, split=split, backends=backends, experiment=experiment)
+        kw = {"dataset": dataset, "split": split, "backends": backends, "experiment": experiment}
         tables[f"backend_miou_{dataset}_{split}"] = table_backend_miou(results, **kw)
         tables[f"backend_scores_{dataset}_{split}"] = table_backend_scores(results, **kw)
     return tables
