@@ -153,16 +153,21 @@ def _add_segment_arguments(seg: argparse.ArgumentParser) -> None:
     seg.add_argument("--background", action="store_true",
                      help='add the VOC-style background rule as label 0 "background"')
     seg.add_argument("--seed", type=int, default=0, help="diffusion noise seed (default: 0)")
-    seg.add_argument("--backend", default="gem", choices=_backend_names(),
-                     help="dense CLIP backend (default: gem, the report's)")
+    seg.add_argument("--backend", default="gem",
+                     help="dense CLIP backend: gem (the report's), maskclip, sclip, clearclip, "
+                     "naclip, or any module of langseg/models/backends (default: gem)")
     seg.add_argument("--out", type=Path, help="write the overlay with a legend here (PNG)")
     seg.add_argument("--labels-out", type=Path, help="write the label map here (palette PNG)")
 
 
-def _backend_names() -> list[str]:
+def parse_backend(name: str) -> str:
+    """A backend name of ``langseg.models.backends``; UsageError listing them otherwise."""
     from langseg.models.backends import backend_names
 
-    return backend_names()
+    if name not in backend_names():
+        raise UsageError(f"--backend {name}: not a backend; use one of "
+                         f"{', '.join(backend_names())}")
+    return name
 
 
 def _positive_float(text: str) -> float:
@@ -286,7 +291,7 @@ def make_request(args: argparse.Namespace) -> SegmentRequest:
         preset=Preset(args.preset), fidelity=Fidelity(args.fidelity), device=Device(args.device),
         temperature=args.temperature, background=background, seed=args.seed, sd_path=args.sd_path,
         sd_config=args.sd_config, clip_path=args.clip_path, out=args.out,
-        labels_out=args.labels_out, backend=args.backend)
+        labels_out=args.labels_out, backend=parse_backend(args.backend))
 
 
 # ----------------------------------------------------------------------------------------------

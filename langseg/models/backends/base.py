@@ -14,9 +14,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
@@ -89,6 +90,7 @@ def text_embeddings(clip: ClipModel, class_names: Sequence[str],
 
 def preprocess_clip_images(images: Sequence, resolution: int = DEFAULT_RESOLUTION):
     """PIL images -> ``(B, 3, res, res) float32``: bicubic resize (no crop), [0,1], OpenAI norm."""
+    import numpy as np
     import torch
     from PIL import Image
 
@@ -198,6 +200,7 @@ def backend_cosines(clip: ClipModel, backend: Backend, images: Sequence, class_n
     Returns:
         ``(B, K, g, g) float32`` in ``[-1, 1]``, ``g = resolution // patch`` (28 at 448, /16).
     """
+    import numpy as np
     import torch
     import torch.nn.functional as F
 
