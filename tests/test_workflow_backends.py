@@ -85,3 +85,27 @@ def test_config_refuses_unknown_backends_and_settings():
         make_plan(extraction={"backends": {"sclip": {"depth": 3}}})
     with pytest.raises(ConfigError, match="extraction.backends.gem: set gem's settings"):
         make_plan(extraction={"backends": {"gem": {"depth": 3}}})
+
+
+def test_evaluation_json_names_its_backend(tmp_path):
+    import json
+    import logging
+
+    import numpy as np
+
+    from langseg.pipeline.evaluate import evaluate_method
+
+    labels = np.zeros((1, 4, 4), np.int16)
+    labels[0, :2] = 1
+    np.savez(tmp_path / "gt.npz", image_ids=np.asarray(["a"]), labels=labels,
+             skipped_ids=np.asarray([], dtype=str), skipped_reasons=np.asarray([], dtype=str))
+    np.savez(tmp_path / "pred.npz", image_ids=np.asarray(["a"]), labels=labels)
+    plan = make_plan(backends=["gem", "sclip"])
+    for run, backend in (("sclip/agggem", "sclip"), ("agggem", None)):
+        out = tmp_path / "eval.json"
+        evaluate_method(params=plan.evaluate_params("demo", "val", run),
+                        gt_paths=[str(tmp_path / "gt.npz")],
+                        pred_paths=[str(tmp_path / "pred.npz")], out_path=out,
+                        log=logging.getLogger("test"))
+        result = json.loads(out.read_text(encoding="utf-8"))
+        assert result["method"] == "agggem" and result.get("backend") == backend
