@@ -187,10 +187,9 @@ def test_method_setting_reruns_postprocessing_only(demo_run):
 
     jobs = planned_after_change(demo_run, change)
     assert jobs == {"segment": 2, "evaluate": 1, "write_tables": 1, "plot_figures": 1,
-                    "tables": 1}
+                    "write_backend_tables": 1, "tables": 1}
 
 
-@pytest.mark.workflow
 @pytest.mark.workflow
 def test_adding_a_backend_extracts_only_that_backend(demo_run):
     jobs = planned_after_change(demo_run, lambda config: config.update(backends=["gem",
@@ -202,6 +201,7 @@ def test_adding_a_backend_extracts_only_that_backend(demo_run):
     assert jobs["evaluate"] == len(clip_methods)
 
 
+@pytest.mark.workflow
 def test_temperature_reruns_every_clip_method_but_no_extraction(demo_run):
     def change(config):
         config["method_settings"]["temperature"] = 0.05
