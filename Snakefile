@@ -15,6 +15,8 @@
 #                                                          {method} is e.g. agggem (gem) or sclip/agggem
 #   results/{dataset}/{split}/eval/{method}.json           scores (evaluate)
 #   results/tables/, results/figures/                      Tables 2-4, Figures 2-3
+#   results/standard/{dataset}/{split}/...                 standard protocol (index, counts, eval)
+#   results/tables/standard_benchmark.*                    the standard protocol's table
 #   logs/{rule}/...                                        one log per job; benchmarks in logs/benchmarks/
 
 from snakemake.utils import min_version
@@ -33,11 +35,13 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/common_standard.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/extract.smk"
 include: "workflow/rules/segment.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/standard.smk"
 
 
 localrules:
@@ -48,6 +52,5 @@ localrules:
 rule tables:
     default_target: True
     input:
-        tables=rules.write_tables.output,
-        figures=rules.plot_figures.output,
+        unpack(get_table_targets),
         backend_tables=rules.write_backend_tables.output,

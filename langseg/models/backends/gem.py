@@ -1,4 +1,5 @@
-"""GEM (Grounding Everything Module; Bousselham et al., CVPR 2024; WalBouss/GEM), our forward.
+"""GEM (Grounding Everything Module; Bousselham et al., CVPR 2024; WalBouss/GEM), our forward
+(docs/spec.md §2).
 
 The last ``depth - 1`` blocks also run the self-self attention (q-q, k-k, v-v on L2-normalised
 features); the GEM stream adds only those attention outputs, while the ordinary CLIP stream
