@@ -17,7 +17,6 @@ def test_segment_with_another_backend(capsys, tmp_path):
                      "--labels-out", str(labels)])
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    assert "naclip patch-text cosines" in captured.err
     assert np.asarray(Image.open(labels)).shape == (64, 96)
 
 
@@ -26,8 +25,10 @@ def test_unknown_backend_is_a_usage_error(capsys, tmp_path):
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(path)
     code = cli.main(["segment", str(path), "--classes", "a", "--backend", "nope"])
     err = capsys.readouterr().err
-    assert code == 2 and "--backend nope: not a backend; use one of clearclip, gem" in err
+    assert code == 2 and "nope" in err and "naclip" in err
 
 
 def test_aggsd_zs_is_not_a_single_image_method():
-    assert "aggsd-zs" not in [m.value for m in cli.SINGLE_IMAGE_METHODS]
+    from langseg.cli.parser import SINGLE_IMAGE_METHODS
+
+    assert "aggsd-zs" not in [m.value for m in SINGLE_IMAGE_METHODS]
