@@ -9,7 +9,10 @@
 #   results/cache/{dataset}/{split}/sd_sa/{shard}.zarr     SD self-attention, empty prompt
 #   results/cache/{dataset}/{split}/sd_gt/{shard}.zarr     SD GT-prompt pass for AggSD
 #   results/cache/{dataset}/{split}/gem/{shard}.zarr       GEM patch-text cosines
-#   results/{dataset}/{split}/pred/{method}/{shard}.npz    predicted label maps (segment)
+#   results/cache/{dataset}/{split}/{backend}/{shard}.zarr  another CLIP backend's cosines
+#   results/cache/{dataset}/{split}/sd_zs/{backend}/...     SD pass prompted with its classes
+#   results/{dataset}/{split}/pred/{method}/{shard}.npz    predicted label maps (segment);
+#                                                          {method} is e.g. agggem (gem) or sclip/agggem
 #   results/{dataset}/{split}/eval/{method}.json           scores (evaluate)
 #   results/tables/, results/figures/                      Tables 2-4, Figures 2-3
 #   results/standard/{dataset}/{split}/...                 standard protocol (index, counts, eval)
@@ -43,9 +46,11 @@ include: "workflow/rules/standard.smk"
 
 localrules:
     tables,
+    write_backend_tables,
 
 
 rule tables:
     default_target: True
     input:
         unpack(get_table_targets),
+        backend_tables=rules.write_backend_tables.output,

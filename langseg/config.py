@@ -117,9 +117,32 @@ def _cross_checks(config: MutableMapping) -> list[str]:
         elif figure3.get("split") not in dataset["splits"]:
             problems.append(f"report.figure3.split: {figure3.get('split')!r} is not a split of "
                             f"dataset {figure3['dataset']!r} ({dataset['splits']})")
-    sd_methods = {"agggem", "agggemw", "aggsd", "diffsegclust", "specclust", "grabcut"}
+    problems += _backend_checks(config)
+    sd_methods = {"agggem", "agggemw", "aggsd", "diffsegclust", "specclust", "grabcut",
+                  "aggsd-zs"}
     if (config["models"]["preset"] == "real" and not config["models"].get("sd_path")
             and sd_methods & set(config["methods"])):
         problems.append("models.sd_path: the real preset needs the path of the SD 1.5 weights "
                         "(a diffusers folder or a .safetensors file); see README, Model weights")
+    return problems
+
+
+def _backend_checks(config: MutableMapping) -> list[str]:
+    """``backends`` name available backends; ``extraction.backends`` only their settings."""
+    from langseg.models.backends import backend_names, make_backend
+
+    problems = []
+    names = backend_names()
+    for name in config["backends"]:
+        if name not in names:
+            problems.append(f"backends: {name!r} is not a backend; available: {', '.join(names)}")
+    for name, settings in config["extraction"]["backends"].items():
+        if name == "gem" or name not in names:
+            problems.append(f"extraction.backends.{name}: set gem's settings under "
+                            f"extraction.gem; other keys must be one of {names}")
+            continue
+        try:
+            make_backend(name, settings)
+        except (TypeError, ValueError) as err:
+            problems.append(f"extraction.backends.{name}: {err}")
     return problems

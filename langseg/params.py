@@ -21,6 +21,7 @@ class Method(str, Enum):
     SPECCLUST = "specclust"  # Method 3: spectral clusters of SA labelled by CA_CLIP
     GTCLUST = "gtclust"  # Method 3 on ground-truth segments (oracle clusters)
     GRABCUT = "grabcut"  # the report's failed graph-cut variant, done properly
+    AGGSD_ZS = "aggsd-zs"  # AggSD prompted with the classes a CLIP backend predicts (zero-shot)
 
     @property
     def needs_self_attention(self) -> bool:
@@ -30,13 +31,23 @@ class Method(str, Enum):
 
     @property
     def needs_gem(self) -> bool:
-        """Whether the method reads the GEM patch-text cosines (``gem``)."""
-        return self is not Method.AGGSD
+        """Whether the method reads a CLIP backend's patch-text cosines (``gem`` or another)."""
+        return self not in {Method.AGGSD, Method.AGGSD_ZS}
 
     @property
     def needs_sd_gt(self) -> bool:
         """Whether the method reads the GT-prompt SD pass (``sd_gt``)."""
         return self is Method.AGGSD
+
+    @property
+    def needs_sd_zs(self) -> bool:
+        """Whether the method reads the SD pass prompted with a backend's classes (``sd_zs``)."""
+        return self is Method.AGGSD_ZS
+
+    @property
+    def uses_backend(self) -> bool:
+        """Whether the method's result depends on the CLIP backend (one run per backend)."""
+        return self.needs_gem or self.needs_sd_zs
 
     @property
     def uses_ground_truth(self) -> bool:

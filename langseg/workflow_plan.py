@@ -22,7 +22,8 @@ from langseg.provenance import EXTRACTION_CODE, SEGMENT_CODE, code_digest
 #: Package sources behind the ground-truth files (readers, label rules, resizing).
 GT_CODE = ("langseg/data", "langseg/pipeline/stages.py", "langseg/params.py")
 
-SOURCES = ("sd_sa", "sd_gt", "gem")
+SOURCES = ("sd_sa", "sd_gt", "clip", "sd_zs")  # "clip" = the run's backend (gem, sclip, ...)
+DEFAULT_BACKEND = "gem"
 FIGURE3_METHODS = (Method.GEM, Method.AGGGEM, Method.DIFFSEGCLUST, Method.SPECCLUST)
 
 #: Which setting keys (config ``method_settings`` names) each method reads; the rest of the
@@ -35,6 +36,7 @@ METHOD_SETTING_KEYS: dict[Method, tuple[str, ...]] = {
     Method.AGGGEM: _CLIP_KEYS,
     Method.AGGGEMW: _CLIP_KEYS + ("agggemw_ca_norm",),
     Method.AGGSD: ("output_size", "aggsd_minmax"),
+    Method.AGGSD_ZS: ("output_size", "aggsd_minmax"),
     Method.DIFFSEGCLUST: _CLIP_KEYS + ("diffseg",),
     Method.SPECCLUST: _CLIP_KEYS + ("specclust",),
     Method.GRABCUT: _CLIP_KEYS + ("grabcut",),
@@ -57,8 +59,30 @@ def canonical(value: Any) -> Any:
 def method_sources(method: Method) -> tuple[str, ...]:
     """The caches a method reads, in ``SOURCES`` order."""
     wanted = {"sd_sa": method.needs_self_attention, "sd_gt": method.needs_sd_gt,
-              "gem": method.needs_gem}
+              "clip": method.needs_gem, "sd_zs": method.needs_sd_zs}
     return tuple(source for source in SOURCES if wanted[source])
+
+
+def run_name(method: Method, backend: str = DEFAULT_BACKEND) -> str:
+    """The ``{method}`` wildcard of one run: ``agggem`` with gem (the report's paths), else
+    ``sclip/agggem``; methods that read no backend (aggsd) have one run, named by the method."""
+    method = Method(method)
+    if backend == DEFAULT_BACKEND or not method.uses_backend:
+        return method.value
+    return f"{backend}/{method.value}"
+
+
+def parse_run(run: str) -> tuple[Method, str]:
+    """Inverse of :func:`run_name`: ``"sclip/agggem"`` -> ``(Method.AGGGEM, "sclip")``."""
+    backend, _, method = run.rpartition("/")
+    return Method(method), backend or DEFAULT_BACKEND
+
+
+def cache_folder(source: str, backend: str) -> str:
+    """Cache folder of a source under ``results/cache/{dataset}/{split}/``."""
+    if source == "clip":
+        return backend
+    return f"sd_zs/{backend}" if source == "sd_zs" else source
 
 
 def shard_name(index: int) -> str:
@@ -86,6 +110,7 @@ class WorkflowPlan:
         self.config = config
         self.datasets = datasets
         self.methods = tuple(Method(m) for m in config["methods"])
+        self.backends: tuple[str, ...] = tuple(config.get("backends", [DEFAULT_BACKEND]))
         self.shard_size: int = config["shard_size"]
         self._samples: dict[tuple[str, str], list] = {}
         self._file_digests: dict[tuple[str, str, str, str], dict] = {}
@@ -119,7 +144,7 @@ class WorkflowPlan:
         from langseg.models.loading import clip_checkpoint
 
         models = self.config["models"]
-        if any(m.needs_self_attention or m.needs_sd_gt for m in self.methods):
+        if any(m.needs_self_attention or m.needs_sd_gt or m.needs_sd_zs for m in self.methods):
             check_weights(models["preset"], models["sd_path"], models["clip_path"],
                           sd_config=models["sd_config"])
         elif models["preset"] == "real":  # GEM-only methods need only the CLIP weights
@@ -249,27 +274,49 @@ class WorkflowPlan:
             out["weights"] = clip_weights_identity(models["clip_path"])
         return out
 
+    def backend_params(self, dataset: str, backend: str) -> dict:
+        """Everything that changes a CLIP backend's cosines: its settings, the CLIP weights, the
+        dataset's classes and the extraction code (not the shard's files)."""
+        from langseg.models.backends import backend_settings
+
+        extraction = self.config["extraction"]
+        kind = self.datasets[dataset].kind
+        code = code_digest(EXTRACTION_CODE)
+        if backend == DEFAULT_BACKEND:  # the report's cache
+            gem = extraction["gem"]
+            return canonical({"source": backend, "kind": kind.value, "models": self.clip_models,
+                              "depth": gem["depth"], "resolution": gem["resolution"],
+                              "code": code})
+        settings = {**backend_settings(backend),
+                    **extraction.get("backends", {}).get(backend, {})}
+        return canonical({"source": backend, "kind": kind.value, "models": self.clip_models,
+                          **settings, "code": code})
+
     def extraction_params(self, dataset: str, source: str, split: str | None = None,
-                          shard: str | None = None) -> dict:
+                          shard: str | None = None, *, backend: str | None = None) -> dict:
         """Everything that changes the tensors of ``source`` for ``dataset`` (and nothing else):
         the models with their weight files' identity, the settings, the SA codec, and the digest
         of the package code that computes them, and (given ``split`` and ``shard``) the identity
         of the shard's image files. Recorded in the store's manifest and compared by every
-        reader."""
-        params = self._extraction_settings(dataset, source)
+        reader.
+
+        ``source`` is ``sd_sa``, ``sd_gt``, ``sd_zs`` (needs ``backend``) or a backend name
+        (``gem``, ``sclip``, ...; ``"clip"`` with ``backend`` means the same).
+        """
+        params = self._extraction_settings(dataset, source, backend)
         if shard is not None:
             params["images"] = self.shard_file_identity(dataset, split, shard, "images")
         return canonical(params)
 
-    def _extraction_settings(self, dataset: str, source: str) -> dict:
+    def _extraction_settings(self, dataset: str, source: str, backend: str | None) -> dict:
+        from langseg.models.backends import backend_names
+
+        if source == "clip" or source in backend_names():
+            return dict(self.backend_params(dataset, backend if source == "clip" else source))
         fidelity = Fidelity(self.config["fidelity"])
         extraction = self.config["extraction"]
         kind = self.datasets[dataset].kind
         code = code_digest(EXTRACTION_CODE)
-        if source == "gem":
-            gem = extraction["gem"]
-            return {"source": source, "kind": kind.value, "models": self.clip_models,
-                    "depth": gem["depth"], "resolution": gem["resolution"], "code": code}
         sd = extraction["sd"]
         if source == "sd_sa" or fidelity is Fidelity.CORRECTED:
             timestep = sd["sa_timestep"]
@@ -281,16 +328,35 @@ class WorkflowPlan:
             from langseg.cache.codecs import SACodec
 
             params["sa_codec"] = SACodec.parse(self.config["cache"]["sa_codec"]).value
-        if source == "sd_gt":
+        if source in ("sd_gt", "sd_zs"):
             params["kind"] = kind.value  # class names come from the dataset
             params["mask_size"] = self.config["mask_size"]  # GT classes read at this size
+        if source == "sd_zs":  # classes from the backend's Method 1 instead of the GT
+            params["backend"] = self.backend_params(dataset, backend)
+            params["classes"] = dict(extraction.get("aggsd_zs", {}))
+            params["method_settings"] = self.method_overrides(Method.GEM)
         return params
 
     # ------------------------------------------------------------------------------ segment
+    def runs(self) -> list[str]:
+        """Every ``{method}`` wildcard value of the config: methods x backends (see run_name)."""
+        names = [run_name(m, b) for b in self.backends for m in self.methods]
+        return list(dict.fromkeys(names))
+
+    @property
+    def report_backend(self) -> str:
+        """The backend of Tables 2-4 and the figures: gem when configured, else the first."""
+        return DEFAULT_BACKEND if DEFAULT_BACKEND in self.backends else self.backends[0]
+
     def segment_caches(self, dataset: str, split: str, method: str, shard: str) -> dict:
-        """Named cache inputs of ``segment`` for one method and shard."""
-        return {source: f"results/cache/{dataset}/{split}/{source}/{shard}.zarr"
-                for source in method_sources(Method(method))}
+        """Named cache inputs of ``segment`` for one run (``{method}`` wildcard) and shard.
+
+        Names: ``sd_sa``, ``sd_gt``, ``sd_zs`` and the backend's name (``gem``, ``sclip``).
+        """
+        method, backend = parse_run(method)
+        return {backend if source == "clip" else source:
+                f"results/cache/{dataset}/{split}/{cache_folder(source, backend)}/{shard}.zarr"
+                for source in method_sources(method)}
 
     def method_overrides(self, method: Method) -> dict:
         """The config ``method_settings`` entries that ``method`` reads."""
@@ -299,15 +365,19 @@ class WorkflowPlan:
 
     def segment_params(self, dataset: str, method: str, split: str | None = None,
                        shard: str | None = None) -> dict:
-        method = Method(method)
-        expected = {source: self.extraction_params(dataset, source, split, shard)
+        method, backend = parse_run(method)
+        expected = {backend if source == "clip" else source:
+                    self.extraction_params(dataset, source, split, shard, backend=backend)
                     for source in method_sources(method)}
         overrides = self.method_overrides(method)
         if "output_size" in METHOD_SETTING_KEYS[method]:
             overrides.setdefault("output_size", self.config["mask_size"])
-        return canonical({"method": method.value, "kind": self.datasets[dataset].kind.value,
-                          "settings": overrides, "expected": expected,
-                          "code": code_digest(SEGMENT_CODE)})
+        params = {"method": method.value, "kind": self.datasets[dataset].kind.value,
+                  "settings": overrides, "expected": expected,
+                  "code": code_digest(SEGMENT_CODE)}
+        if backend != DEFAULT_BACKEND:
+            params["backend"] = backend
+        return canonical(params)
 
     # ----------------------------------------------------------------------------- evaluate
     @cached_property
@@ -326,20 +396,32 @@ class WorkflowPlan:
     def evaluate_params(self, dataset: str, split: str, method: str) -> dict:
         plan = self.datasets[dataset]
         provenance = dict(self.provenance, demo=plan.demo)
-        return canonical({"dataset": dataset, "kind": plan.kind.value, "split": split,
-                          "method": method, "provenance": provenance})
+        method_enum, backend = parse_run(method)
+        params = {"dataset": dataset, "kind": plan.kind.value, "split": split,
+                  "method": method_enum.value, "provenance": provenance}
+        if backend != DEFAULT_BACKEND:
+            params["backend"] = backend
+        return canonical(params)
 
-    def evaluation_path(self, dataset: str, split: str, method: Method) -> str:
-        return f"results/{dataset}/{split}/eval/{method.value}.json"
+    def evaluation_path(self, dataset: str, split: str, method: Method | str,
+                        backend: str = DEFAULT_BACKEND) -> str:
+        return f"results/{dataset}/{split}/eval/{run_name(Method(method), backend)}.json"
 
     def dataset_split_names(self) -> list[str]:
         """``{dataset}_{split}`` of every configured split (names of the class-IoU tables)."""
         return [f"{name}_{split}" for name, plan in self.datasets.items() for split in plan.splits]
 
     def all_evaluations(self) -> list[str]:
-        return [self.evaluation_path(name, split, method)
+        """Evaluations of Tables 2-4 and the figures: every method with the report backend."""
+        return [self.evaluation_path(name, split, method, self.report_backend)
                 for name, plan in self.datasets.items() for split in plan.splits
                 for method in self.methods]
+
+    def backend_evaluations(self) -> list[str]:
+        """Every evaluation of the config: datasets x splits x methods x backends."""
+        return [f"results/{name}/{split}/eval/{run}.json"
+                for name, plan in self.datasets.items() for split in plan.splits
+                for run in self.runs()]
 
     # ------------------------------------------------------------------------------- report
     @cached_property
@@ -375,10 +457,14 @@ class WorkflowPlan:
         inputs = {"index": f"{base}/index.tsv",
                   "figure3_gt": [f"{base}/gt/{s}.npz" for s in shards]}
         for method in fig["methods"]:
-            inputs[f"figure3_{method}"] = [f"{base}/pred/{method}/{s}.npz" for s in shards]
+            run = run_name(Method(method), self.report_backend)
+            inputs[f"figure3_{method}"] = [f"{base}/pred/{run}/{s}.npz" for s in shards]
         return inputs
 
     def report_params(self) -> dict:
         return canonical({"provenance": self.provenance, "figure3": self.figure3,
                           "datasets": {name: {"kind": plan.kind.value, "demo": plan.demo}
                                        for name, plan in self.datasets.items()}})
+
+    def backend_report_params(self) -> dict:
+        return canonical({"provenance": self.provenance, "backends": list(self.backends)})

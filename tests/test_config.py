@@ -30,7 +30,8 @@ def test_minimal_config_gets_every_default():
     validate_config(config)
     assert config["fidelity"] == "report"
     assert config["extraction"]["sd"] == {"sa_timestep": 100, "gt_timestep": 101, "seed": 0}
-    assert config["methods"] == [m.value for m in Method]
+    assert config["methods"] == [m.value for m in Method if m is not Method.AGGSD_ZS]
+    assert config["backends"] == ["gem"]
     assert config["shard_size"] == 16 and config["mask_size"] == 320
 
 

@@ -79,7 +79,7 @@ def test_dry_run_plans_the_whole_graph(tmp_path):
     assert jobs == {"make_demo": 1, "index_dataset": 1, "prepare_gt": 2,
                     "extract_sd_attention": 2, "extract_sd_gt": 2, "extract_gem": 2,
                     "segment": 18, "evaluate": 9, "write_tables": 1, "plot_figures": 1,
-                    "tables": 1}
+                    "write_backend_tables": 1, "tables": 1}
 
 
 def test_methods_without_sd_do_not_schedule_sd_extraction(tmp_path):
@@ -93,6 +93,16 @@ def test_lint_is_clean():
     proc = snakemake(REPO, "--lint", check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Lints for" not in proc.stdout + proc.stderr
+
+
+def test_backends_and_aggsd_zs_schedule_one_extraction_each(tmp_path):
+    workdir = make_workdir(tmp_path, methods=["gem", "agggem", "aggsd", "aggsd-zs"],
+                           backends=["gem", "sclip"])
+    jobs = planned_jobs(workdir)
+    assert jobs["extract_gem"] == jobs["extract_backend"] == jobs["extract_sd_attention"] == 2
+    assert jobs["extract_sd_zs"] == 4  # per backend and shard; no GT-prompted pass reused
+    assert jobs["evaluate"] == 7  # gem, agggem, aggsd-zs per backend, and aggsd once
+    assert jobs["write_backend_tables"] == 1
 
 
 def test_bad_config_fails_before_any_job(tmp_path):
@@ -179,7 +189,18 @@ def test_method_setting_reruns_postprocessing_only(demo_run):
 
     jobs = planned_after_change(demo_run, change)
     assert jobs == {"segment": 2, "evaluate": 1, "write_tables": 1, "plot_figures": 1,
-                    "tables": 1}
+                    "write_backend_tables": 1, "tables": 1}
+
+
+@pytest.mark.workflow
+def test_adding_a_backend_extracts_only_that_backend(demo_run):
+    jobs = planned_after_change(demo_run, lambda config: config.update(backends=["gem",
+                                                                              "naclip"]))
+    extractions = {rule: n for rule, n in jobs.items() if rule.startswith("extract")}
+    assert extractions == {"extract_backend": 2}  # naclip's two shards; SD caches reused
+    clip_methods = [m for m in ALL_METHODS if m != "aggsd"]
+    assert jobs["segment"] == 2 * len(clip_methods)
+    assert jobs["evaluate"] == len(clip_methods)
 
 
 @pytest.mark.workflow

@@ -43,9 +43,10 @@ def test_missing_dataset_root_fails_at_parse_time(tmp_path):
 
 
 def test_method_sources_follow_the_methods_inputs():
-    assert method_sources(Method.GEM) == ("gem",)
-    assert method_sources(Method.AGGGEM) == ("sd_sa", "gem")
+    assert method_sources(Method.GEM) == ("clip",)  # "clip": the run's backend
+    assert method_sources(Method.AGGGEM) == ("sd_sa", "clip")
     assert method_sources(Method.AGGSD) == ("sd_gt",)
+    assert method_sources(Method.AGGSD_ZS) == ("sd_zs",)
 
 
 def test_segment_params_hold_only_the_settings_a_method_reads():

@@ -12,7 +12,8 @@ from pathlib import Path
 from langseg import __version__
 from langseg.params import Device, Fidelity, Method, Preset
 
-SINGLE_IMAGE_METHODS: tuple[Method, ...] = tuple(m for m in Method if not m.uses_ground_truth)
+SINGLE_IMAGE_METHODS: tuple[Method, ...] = tuple(m for m in Method if not m.uses_ground_truth
+                                                  and not m.needs_sd_zs)
 OVERLAY_SUFFIX = ".langseg.png"  # default overlay: photo.jpg -> photo.langseg.png
 LABELS_SUFFIX = ".labels.png"  # default label map: photo.jpg -> photo.labels.png
 

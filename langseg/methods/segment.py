@@ -154,6 +154,7 @@ _RUNNERS = {
     Method.AGGGEMW: lambda st: (st.upsampled_argmax(st.agg_all, st.allowed)
                                 if st.settings.voc_background else _agggemw_non_voc(st)),
     Method.AGGSD: _aggsd,
+    Method.AGGSD_ZS: _aggsd,  # same maps; the prompt held the backend's predicted classes
     Method.GTCLUST: lambda st: label_clusters(np.asarray(st.inputs.gt), st.probs_output),
     Method.DIFFSEGCLUST: lambda st: label_clusters(
         diffseg_clusters(st.inputs.self_attention, st.settings.diffseg, st.size),
@@ -176,6 +177,8 @@ def _required(method: Method) -> list[tuple[str, str]]:
         needs.append(("gt", "the prepared ground truth"))
     if method.needs_sd_gt:
         needs.append(("sd_gt", "the sd_gt cache"))
+    if method.needs_sd_zs:
+        needs.append(("sd_gt", "the sd_zs cache (SD prompted with the predicted classes)"))
     return needs
 
 

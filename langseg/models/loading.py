@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from langseg.models.gem import ClipModel
+from langseg.models.backends.base import ClipModel
 from langseg.models.presets import (CLIP_ARCHITECTURES, SD_ARCHITECTURES, build_random_clip,
                                     build_random_sd_components)
 from langseg.models.sd import SDModels

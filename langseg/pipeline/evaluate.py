@@ -18,7 +18,7 @@ def evaluate_method(*, params: Mapping, gt_paths: Sequence[str], pred_paths: Seq
 
     The JSON holds the evaluation (confusion matrix, mIoU, class IoU, pixel accuracy, multilabel
     precision/recall) plus ``dataset``, ``kind``, ``split``, ``method``, ``eval_class_names``,
-    ``n_skipped`` and ``provenance`` from ``params``.
+    ``n_skipped`` and ``provenance`` from ``params`` (and ``backend`` when it holds one).
     """
     from langseg.data import get_dataset_info
     from langseg.evaluation import Evaluation
@@ -37,7 +37,9 @@ def evaluate_method(*, params: Mapping, gt_paths: Sequence[str], pred_paths: Seq
                                  "rerun the segment rule")
             for gt, label in zip(labels, pred["labels"], strict=True):
                 evaluation.update(gt, label)
-    result = {**{k: params[k] for k in ("dataset", "kind", "split", "method")},
+    # "backend" only for CLIP backends other than gem (the report's results carry none)
+    keys = ("dataset", "kind", "split", "method", "backend")
+    result = {**{k: params[k] for k in keys if k in params},
               "eval_class_names": list(info.eval_class_names), "n_skipped": n_skipped,
               **evaluation.result(), "provenance": dict(params["provenance"])}
     with open(out_path, "w", encoding="utf-8") as handle:

@@ -65,16 +65,18 @@ class ShardJob:
 
 
 def extract_shard(*, params: Mapping, index_path, shard: str, gt_path, store_path,
-                  runtime: RuntimeOptions, log: logging.Logger) -> None:
+                  runtime: RuntimeOptions, log: logging.Logger, clip_store=None) -> None:
     """Extract ``params["source"]`` for the images of one shard into the store at ``store_path``.
 
-    ``sd_gt`` (``gt_path`` given) extracts the images of the shard's ground-truth file (images
-    skipped there are skipped here too); ``gem`` and ``sd_sa`` (``gt_path=None``) extract every
-    image of the shard in the index, so they never depend on ground-truth settings, and an image
-    that cannot be decoded is skipped (recorded in the manifest; the GT stage decides whether
-    that is an error). Reading the next batch, computing this one and compressing and writing
-    the previous ones overlap (three stages, bounded queues). The store is complete (manifest
-    written) only when every image was written or skipped.
+    With ``gt_path`` given (``sd_gt``, ``sd_zs``) the images are those of the shard's
+    ground-truth file (images skipped there are skipped here too); with ``gt_path=None``
+    (``gem``, the other CLIP backends, ``sd_sa``) every image of the shard in the index, so the
+    store never depends on ground-truth settings, and an image that cannot be decoded is skipped
+    (recorded in the manifest; the GT stage decides whether that is an error). Reading the next
+    batch, computing this one and compressing and writing the previous ones overlap (three
+    stages, bounded queues). The store is complete (manifest written) only when every image was
+    written or skipped. ``clip_store``: the backend cache whose predicted classes prompt
+    ``sd_zs`` (AggSD-ZS).
     """
     import torch
 
@@ -94,20 +96,29 @@ def extract_shard(*, params: Mapping, index_path, shard: str, gt_path, store_pat
     paths = [sample.image_path for sample in samples]
     source = params["source"]
     start = time.perf_counter()
-    job = open_job(params, image_ids, labels, store_path, runtime)
+    job = open_job(params, image_ids, labels, store_path, runtime, clip_store=clip_store)
     run_job(job, paths, runtime.batch_size, desc=f"{source} {Path(store_path).stem}", log=log)
     log.info(job_summary(f"extract {source} {Path(store_path).stem}", len(paths),
                          time.perf_counter() - start, device=str(resolve_device(runtime.device))))
 
 
 def open_job(params: Mapping, image_ids: Sequence[str], labels: Sequence[np.ndarray],
-             store_path, runtime: RuntimeOptions, *, model=None) -> ShardJob:
+             store_path, runtime: RuntimeOptions, *, model=None, clip_store=None) -> ShardJob:
     """Create the store of ``params["source"]`` (complete after :func:`run_job`) and the job.
 
     ``model``: an already loaded model for the source (``SDModels`` / ``ClipModel``, loaded
     from ``params["models"]``); ``None`` loads it.
     """
-    opener = {"gem": _gem_job, "sd_sa": _sa_job, "sd_gt": _sd_gt_job}[params["source"]]
+    from langseg.models.backends import backend_names
+
+    source = params["source"]
+    if source in backend_names():  # gem or another CLIP backend
+        return _gem_job(params, image_ids, labels, store_path, runtime, model)
+    if source == "sd_zs":  # the GT-prompt pass, prompted with the backend's classes
+        class_ids = zero_shot_class_ids(params, clip_store, image_ids)
+        return _sd_gt_job(params, image_ids, labels, store_path, runtime, model,
+                          class_ids=class_ids)
+    opener = {"sd_sa": _sa_job, "sd_gt": _sd_gt_job}[source]
     return opener(params, image_ids, labels, store_path, runtime, model)
 
 
@@ -215,23 +226,26 @@ def _pipelined(store, runtime: RuntimeOptions) -> PipelinedWriter:
 
 
 def _gem_job(params, image_ids, labels, store_path, runtime, clip=None) -> ShardJob:
+    """Cosines of the backend ``params["source"]`` (gem or another); text embedded once."""
     from langseg.cache import ArraySpec, write_store
     from langseg.data import get_dataset_info
-    from langseg.models import gem_cosines, load_clip, model_identity
+    from langseg.models import backend_cosines, load_clip, make_backend, model_identity
+    from langseg.models.backends import backend_settings
 
+    name = params["source"]
+    backend = make_backend(name, {k: params[k] for k in backend_settings(name) if k in params})
     models = params["models"]
     clip = clip or load_clip(Preset(models["preset"]), clip_path=models["clip_path"],
                              device=runtime.device)
     names = list(get_dataset_info(DatasetKind(params["kind"])).prompt_class_names)
     patch = clip.model.visual.patch_size
-    grid = (params["resolution"] // patch[0], params["resolution"] // patch[1])
+    grid = (backend.resolution // patch[0], backend.resolution // patch[1])
     writer = _pipelined(write_store(
         store_path, manifest=_manifest(params, model_identity(clip)), image_ids=image_ids,
         arrays={"cosines": ArraySpec(shape=(len(names), *grid), dtype="float32")}), runtime)
 
     def write_batch(batch: Sequence[int], images: list) -> None:
-        cos = gem_cosines(clip, images, names, depth=params["depth"],
-                          resolution=params["resolution"], batch_size=len(images))
+        cos = backend_cosines(clip, backend, images, names, batch_size=len(images))
         for j, index in enumerate(batch):
             writer.submit(index, cosines=np.ascontiguousarray(cos[j], dtype=np.float32))
 
@@ -280,13 +294,37 @@ def queue_sa(writer: PipelinedWriter, index: int, sa, codec) -> None:
         codec, values.numpy(), None if scale is None else scale.numpy()))
 
 
-def _sd_gt_job(params, image_ids, labels, store_path, runtime, sd=None) -> ShardJob:
+def zero_shot_class_ids(params: Mapping, clip_store, image_ids: Sequence[str]) -> list[list[int]]:
+    """Per image, the classes the backend's Method 1 predicts present (``params["classes"]``)."""
+    from langseg.cache import open_store
+    from langseg.methods import MethodSettings
+    from langseg.methods.zero_shot import ZeroShotClasses, predicted_classes
+
+    if clip_store is None:
+        raise ValueError("the sd_zs extraction needs the backend cache (input 'clip')")
+    reader = open_store(clip_store, expected={"extraction": params["backend"]})
+    if list(reader.image_ids) != list(image_ids):
+        raise ValueError(f"backend cache {clip_store} lists other images than the shard; "
+                         "delete it and rerun")
+    settings = MethodSettings.for_dataset(
+        DatasetKind(params["kind"]),
+        {**params["method_settings"], "output_size": params["mask_size"]})
+    rule = ZeroShotClasses(**params["classes"])
+    return [predicted_classes(reader.read("cosines", i), settings, rule)
+            for i in range(len(image_ids))]
+
+
+def _sd_gt_job(params, image_ids, labels, store_path, runtime, sd=None, *,
+               class_ids=None) -> ShardJob:
+    """The prompted SD pass: GT classes, or ``class_ids`` per image (AggSD-ZS)."""
     from langseg.cache import ArraySpec, write_store
     from langseg.data import get_dataset_info
     from langseg.models import extract_gt_attention, model_identity
 
     info = get_dataset_info(DatasetKind(params["kind"]))
-    class_ids = [gt_class_ids(label, background=info.background_channel) for label in labels]
+    if class_ids is None:
+        class_ids = [gt_class_ids(label, background=info.background_channel)
+                     for label in labels]
     k_max = max([len(ids) for ids in class_ids] + [1])
     sd = sd or _load_sd(params, runtime)
     n = latent_pixels(sd)

@@ -28,6 +28,22 @@ def write_all_tables(*, score_paths: Sequence[str], out_dir: Path, params: Mappi
     return written
 
 
+def write_backend_tables(*, score_paths: Sequence[str], out_dir: Path, params: Mapping,
+                         log: logging.Logger) -> list[Path]:
+    """Write the backend x method tables of every dataset split (CSV, Markdown, LaTeX)."""
+    from langseg.report.backends import build_backend_tables, load_backend_results
+    from langseg.report.writers import write_table
+
+    results = load_backend_results(score_paths)
+    tables = build_backend_tables(results, backends=params["backends"],
+                                  experiment=params["provenance"]["experiment"])
+    written = []
+    for stem, table in tables.items():
+        written += write_table(table.frame, table.caption, Path(out_dir) / stem)
+    log.info("wrote %d backend table files to %s", len(written), out_dir)
+    return written
+
+
 def figure2_selection(results: Sequence[Mapping]) -> tuple[str, str]:
     """Dataset and split of Figure 2: a VOC-layout dataset's train split when there is one."""
     order = sorted(results, key=lambda r: (DatasetKind(r["kind"]) != DatasetKind.VOC2012,

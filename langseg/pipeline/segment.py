@@ -19,9 +19,10 @@ def segment_shard(*, params: Mapping, caches: Mapping[str, str], gt_path, out_pa
     """Run ``params["method"]`` on every image of the shard and write ``out_path`` (``.npz``).
 
     Args:
-        params: ``method``, ``kind``, ``settings`` (config overrides the method reads) and
-            ``expected`` (per cache source, the extraction params its manifest must carry).
-        caches: cache source (``gem``, ``sd_sa``, ``sd_gt``) -> store path.
+        params: ``method``, ``kind``, ``settings`` (config overrides the method reads),
+            ``expected`` (per cache source, the extraction params its manifest must carry) and
+            ``backend`` (the CLIP backend; absent = ``gem``).
+        caches: cache source (the backend's name, ``sd_sa``, ``sd_gt``, ``sd_zs``) -> store.
         gt_path: the shard's ``prepare_gt`` file.
         out_path: receives ``image_ids (n,) str`` and ``labels (n, S, S) int16``.
         threads: the job's threads: torch gets them, BLAS and scikit-learn run serially
@@ -50,27 +51,32 @@ def _segment_shard(params: Mapping, caches: Mapping[str, str], gt_path, out_path
     preds = np.empty((len(image_ids), settings.output_size, settings.output_size), np.int16)
     for i in track(range(len(image_ids)), total=len(image_ids),
                    desc=f"{method.value} {Path(out_path).stem}", logger=log):
-        inputs = image_inputs(readers, image_ids[i], labels[i])
+        inputs = image_inputs(readers, image_ids[i], labels[i],
+                              backend=params.get("backend", "gem"))
         preds[i] = segment_image(method, inputs, settings)
     np.savez_compressed(out_path, image_ids=np.asarray(image_ids, dtype=str), labels=preds)
     log.info(job_summary(f"segment {method.value}", len(image_ids), time.perf_counter() - start))
 
 
-def image_inputs(readers: Mapping, image_id: str, gt: np.ndarray):
-    """The ``ImageInputs`` of image ``image_id`` from the open cache readers."""
+def image_inputs(readers: Mapping, image_id: str, gt: np.ndarray, *, backend: str = "gem"):
+    """The ``ImageInputs`` of image ``image_id`` from the open cache readers.
+
+    The cosines come from the ``backend`` reader; ``sd_zs`` (AggSD-ZS) stands in for ``sd_gt``.
+    """
     from langseg.methods import ImageInputs, SDGroundTruthAttention
 
     sd_gt = None
-    if "sd_gt" in readers:
-        reader = readers["sd_gt"]
+    prompted = "sd_gt" if "sd_gt" in readers else "sd_zs"
+    if prompted in readers:
+        reader = readers[prompted]
         index = reader.index_of(image_id)
         ids = reader.read("class_ids", index)
         k = int((ids >= 0).sum())
         sd_gt = SDGroundTruthAttention(agg=reader.read("agg", index)[:, : 1 + k],
                                        ca_colsum=reader.read("ca_colsum", index)[: 1 + k],
                                        class_ids=ids[:k].astype(np.int64))
-    gem, sd_sa = readers.get("gem"), readers.get("sd_sa")
+    clip, sd_sa = readers.get(backend), readers.get("sd_sa")
     return ImageInputs(
-        cosines=gem.read("cosines", gem.index_of(image_id)) if gem else None,
+        cosines=clip.read("cosines", clip.index_of(image_id)) if clip else None,
         self_attention=sd_sa.read_sa(sd_sa.index_of(image_id)) if sd_sa else None,
         gt=gt, sd_gt=sd_gt)

@@ -30,7 +30,26 @@ def _gem_backend(clip, image, names: Sequence[str]) -> np.ndarray:
     return gem_cosines(clip, [image], list(names))[0]
 
 
-BACKENDS["gem"] = _gem_backend
+def _registered_backend(name: str) -> Callable:
+    """Cosines of backend ``name`` of :mod:`langseg.models.backends` (default settings)."""
+
+    def cosines(clip, image, names: Sequence[str]) -> np.ndarray:
+        from langseg.models import backend_cosines, make_backend
+
+        return backend_cosines(clip, make_backend(name), [image], list(names))[0]
+
+    return cosines
+
+
+def _register_backends() -> None:
+    from langseg.models.backends import backend_names
+
+    for name in backend_names():
+        BACKENDS[name] = _registered_backend(name)
+    BACKENDS["gem"] = _gem_backend
+
+
+_register_backends()
 DEFAULT_BACKEND = "gem"
 
 

@@ -42,6 +42,7 @@ METHOD_LABELS: dict[Method, str] = {
     Method.SPECCLUST: "SpecClust",
     Method.GTCLUST: "GTClust",
     Method.GRABCUT: "GrabCut",
+    Method.AGGSD_ZS: "AggSD-ZS",
 }
 
 NOT_IN_REPORT = " (not in the report)"

@@ -2,6 +2,7 @@
 
 from langseg.config import validate_config
 from langseg.params import Method
+from langseg.models.backends import backend_names
 from langseg import workflow_plan as plan
 from langseg.devices import extraction_gpus, gpu_visible
 
@@ -18,7 +19,9 @@ wildcard_constraints:
     dataset="|".join(PLAN.dataset_names) or "^$",  # "^$": no report dataset, never matches
     split="[A-Za-z0-9_-]+",
     shard=r"\d{3}",
-    method="|".join(m.value for m in Method),
+    # a run: the method (backend gem, the report's paths) or {backend}/{method}
+    method="(?:(?:%s)/)?(?:%s)" % ("|".join(backend_names()), "|".join(m.value for m in Method)),
+    backend="|".join(backend_names()),
 
 
 def get_demo_root(wildcards):
@@ -73,6 +76,24 @@ def get_gem_params(wildcards):
     )
 
 
+def get_backend_params(wildcards):
+    """What changes a CLIP backend's cache (models, the backend's settings, dataset classes)."""
+    return PLAN.extraction_params(
+        wildcards.dataset, wildcards.backend, wildcards.split, wildcards.shard
+    )
+
+
+def get_sd_zs_params(wildcards):
+    """What changes the SD pass prompted with a backend's predicted classes (aggsd-zs)."""
+    return PLAN.extraction_params(
+        wildcards.dataset,
+        "sd_zs",
+        wildcards.split,
+        wildcards.shard,
+        backend=wildcards.backend,
+    )
+
+
 def get_segment_caches(wildcards):
     """The caches of one shard that a method reads (named inputs of segment)."""
     return PLAN.segment_caches(wildcards.dataset, wildcards.split, wildcards.method, wildcards.shard)
@@ -104,6 +125,16 @@ def get_evaluate_params(wildcards):
 def get_all_evaluations(wildcards):
     """Every evaluation JSON of the config (datasets x splits x methods)."""
     return PLAN.all_evaluations()
+
+
+def get_backend_evaluations(wildcards):
+    """Every evaluation JSON of the config, for each backend (datasets x splits x runs)."""
+    return PLAN.backend_evaluations()
+
+
+def get_backend_report_params(wildcards):
+    """Experiment name, provenance and backend order for the backend x method tables."""
+    return PLAN.backend_report_params()
 
 
 def get_figure3_inputs(wildcards):

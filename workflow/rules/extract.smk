@@ -63,3 +63,47 @@ rule extract_gem:
         "../envs/langseg.yaml"
     script:
         "../scripts/extract.py"
+
+
+rule extract_backend:
+    input:
+        index="results/{dataset}/{split}/index.tsv",
+    output:
+        store=directory("results/cache/{dataset}/{split}/{backend}/{shard}.zarr"),
+    wildcard_constraints:
+        backend="|".join(b for b in backend_names() if b != "gem"),  # gem: extract_gem
+    params:
+        extraction=get_backend_params,
+    threads: 2
+    resources:
+        gpu=get_extraction_gpus,
+    log:
+        "logs/extract_backend/{dataset}/{split}/{backend}/{shard}.log",
+    benchmark:
+        "logs/benchmarks/extract_backend/{dataset}/{split}/{backend}/{shard}.tsv"
+    conda:
+        "../envs/langseg.yaml"
+    script:
+        "../scripts/extract.py"
+
+
+rule extract_sd_zs:
+    input:
+        index="results/{dataset}/{split}/index.tsv",
+        gt="results/{dataset}/{split}/gt/{shard}.npz",
+        clip="results/cache/{dataset}/{split}/{backend}/{shard}.zarr",
+    output:
+        store=directory("results/cache/{dataset}/{split}/sd_zs/{backend}/{shard}.zarr"),
+    params:
+        extraction=get_sd_zs_params,
+    threads: 2
+    resources:
+        gpu=get_extraction_gpus,
+    log:
+        "logs/extract_sd_zs/{dataset}/{split}/{backend}/{shard}.log",
+    benchmark:
+        "logs/benchmarks/extract_sd_zs/{dataset}/{split}/{backend}/{shard}.tsv"
+    conda:
+        "../envs/langseg.yaml"
+    script:
+        "../scripts/extract.py"

@@ -71,3 +71,32 @@ rule plot_figures:
         "../envs/langseg.yaml"
     script:
         "../scripts/plot_figures.py"
+
+
+rule write_backend_tables:
+    input:
+        scores=get_backend_evaluations,
+    output:
+        csv=expand(
+            "results/tables/backend_{table}_{name}.csv",
+            table=["miou", "scores"],
+            name=PLAN.dataset_split_names(),
+        ),
+        markdown=expand(
+            "results/tables/backend_{table}_{name}.md",
+            table=["miou", "scores"],
+            name=PLAN.dataset_split_names(),
+        ),
+        latex=expand(
+            "results/tables/backend_{table}_{name}.tex",
+            table=["miou", "scores"],
+            name=PLAN.dataset_split_names(),
+        ),
+    params:
+        report=get_backend_report_params,
+    log:
+        "logs/write_backend_tables/tables.log",
+    conda:
+        "../envs/langseg.yaml"
+    script:
+        "../scripts/write_backend_tables.py"
