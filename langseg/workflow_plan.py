@@ -8,13 +8,13 @@ missing dataset root, split file, image or mask fails before any job runs.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from langseg.data.index import shard_name, shard_names
 from langseg.params import DatasetKind, Fidelity, Method
 
 SOURCES = ("sd_sa", "sd_gt", "gem")
@@ -54,11 +54,6 @@ def method_sources(method: Method) -> tuple[str, ...]:
     wanted = {"sd_sa": method.needs_self_attention, "sd_gt": method.needs_sd_gt,
               "gem": method.needs_gem}
     return tuple(source for source in SOURCES if wanted[source])
-
-
-def shard_name(index: int) -> str:
-    """``0 -> "000"``: the shard wildcard value."""
-    return f"{index:03d}"
 
 
 @dataclass(frozen=True)
@@ -141,8 +136,7 @@ class WorkflowPlan:
 
     def shards(self, dataset: str, split: str) -> list[str]:
         """Shard wildcard values of a split: ``["000", "001", ...]``."""
-        count = math.ceil(self.n_images(dataset, split) / self.shard_size)
-        return [shard_name(i) for i in range(count)]
+        return shard_names(self.n_images(dataset, split), self.shard_size)
 
     def shard_files(self, pattern: str, wildcards: Mapping[str, str]) -> list[str]:
         """``pattern`` formatted for every shard of ``wildcards.dataset``/``wildcards.split``."""

@@ -55,11 +55,9 @@ def image_inputs(readers: Mapping, index: int, gt: np.ndarray):
     sd_gt = None
     if "sd_gt" in readers:
         reader = readers["sd_gt"]
-        ids = reader.read("class_ids", index)
-        k = int((ids >= 0).sum())
-        sd_gt = SDGroundTruthAttention(agg=reader.read("agg", index)[:, : 1 + k],
-                                       ca_colsum=reader.read("ca_colsum", index)[: 1 + k],
-                                       class_ids=ids[:k].astype(np.int64))
+        sd_gt = SDGroundTruthAttention.from_padded(reader.read("agg", index),
+                                                   reader.read("ca_colsum", index),
+                                                   reader.read("class_ids", index))
     return ImageInputs(
         cosines=readers["gem"].read("cosines", index) if "gem" in readers else None,
         self_attention=readers["sd_sa"].read_sa(index) if "sd_sa" in readers else None,
