@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from langseg.data.index import shard_name, shard_names
-from langseg.params import DatasetKind, Fidelity, Method
+from langseg.params import DatasetKind, Fidelity, Method, gt_pass_timestep
 
 SOURCES = ("sd_sa", "sd_gt", "gem")
 FIGURE3_METHODS = (Method.GEM, Method.AGGGEM, Method.DIFFSEGCLUST, Method.SPECCLUST)
@@ -176,10 +176,8 @@ class WorkflowPlan:
             return canonical({"source": source, "kind": kind.value, "models": self.models,
                               "depth": gem["depth"], "resolution": gem["resolution"]})
         sd = extraction["sd"]
-        if source == "sd_sa" or fidelity is Fidelity.CORRECTED:
-            timestep = sd["sa_timestep"]
-        else:
-            timestep = sd["gt_timestep"]
+        timestep = sd["sa_timestep"] if source == "sd_sa" else gt_pass_timestep(
+            fidelity, sa_timestep=sd["sa_timestep"], gt_timestep=sd["gt_timestep"])
         params = {"source": source, "models": self.models, "fidelity": fidelity.value,
                   "timestep": timestep, "seed": sd["seed"]}
         if source == "sd_gt":

@@ -107,3 +107,64 @@ def test_evaluation_result_turns_nan_into_none():
     assert result["miou"] == pytest.approx(0.25)
     assert result["multilabel"]["precision"] == pytest.approx((1 + 0 + 0) / 3)
     assert result["multilabel"]["recall"] == pytest.approx((1 + 0 + 0) / 3)
+
+
+def test_empty_and_single_pixel_cases():
+    empty = segmentation_scores(np.zeros((2, 2), dtype=np.int64))
+    assert all(math.isnan(empty[k]) for k in ("miou", "pixel_acc", "mean_acc", "fwiou"))
+    one = segmentation_scores(np.array([[1, 0, 0], [1, 2, 0], [0, 0, 0]]))  # class 0: 1 GT pixel
+    # IoU 0 = 1/2, IoU 1 = 2/3 (class 2 absent: NaN, not in fwiou); freq 1/4, 3/4
+    assert one["fwiou"] == pytest.approx(0.25 * 0.5 + 0.75 * 2 / 3)
+    assert one["mean_acc"] == pytest.approx((1 + 2 / 3) / 2)
+
+
+def test_multilabel_reads_any_nonzero_as_present_and_refuses_bad_shapes():
+    precision, recall = multilabel_precision_recall(np.array([[2, 0], [0, 1]]),
+                                                    np.array([[1, 0], [0, 4]]))
+    assert (precision, recall) == (1.0, 1.0)
+    precision, recall = multilabel_precision_recall(np.array([[1], [1]]), np.array([[1], [0]]))
+    assert (precision, recall) == (1.0, 0.5)  # one class is enough
+    with pytest.raises(ValueError, match="same shape"):
+        multilabel_precision_recall(np.ones(3, bool), np.ones(3, bool))
+    with pytest.raises(ValueError, match="same shape"):
+        multilabel_precision_recall(np.ones((2, 3), bool), np.ones((3, 2), bool))
+    with pytest.raises(ValueError, match="at least one class"):
+        multilabel_precision_recall(np.ones((2, 0), bool), np.ones((2, 0), bool))
+
+
+def test_evaluation_refusals_name_the_problem():
+    Evaluation(n_label_classes=1).update(np.zeros((2, 2), int), np.zeros((2, 2), int))
+    with pytest.raises(ValueError, match="n_label_classes must be >= 1"):
+        Evaluation(n_label_classes=0)
+    with pytest.raises(ValueError, match="give eval_mapping"):
+        Evaluation(n_label_classes=3, n_eval_classes=2)
+    with pytest.raises(ValueError, match=r"eval_mapping must be \(3,\)"):
+        Evaluation(n_label_classes=3, n_eval_classes=2, eval_mapping=[0, 1])
+    with pytest.raises(ValueError, match="eval_mapping"):
+        Evaluation(n_label_classes=2, n_eval_classes=2, eval_mapping=[0, 2])
+    evaluation = Evaluation(n_label_classes=3)
+    with pytest.raises(ValueError, match="same shape"):
+        evaluation.update(np.zeros((2, 2), int), np.zeros((2, 3), int))
+    with pytest.raises(ValueError, match="gt holds label 3"):
+        evaluation.update(np.full((1, 1), 3), np.zeros((1, 1), int))
+    with pytest.raises(ValueError, match="pred holds label 5"):
+        evaluation.update(np.zeros((1, 1), int), np.full((1, 1), 5))
+    with pytest.raises(ValueError, match="pred holds -1"):
+        evaluation.update(np.zeros((1, 1), int), np.full((1, 1), -1))
+    assert evaluation.n_images == 0
+
+
+def test_evaluation_without_images():
+    result = Evaluation(n_label_classes=2).result()
+    assert result["n_images"] == 0 and result["confusion_matrix"] == [[0, 0], [0, 0]]
+    assert result["miou"] is None and result["pixel_acc"] is None and result["fwiou"] is None
+    assert result["multilabel"] == {"precision": 0.0, "recall": 0.0, "n_classes": 2}
+
+
+def test_evaluation_counts_accumulate_as_integers():
+    evaluation = Evaluation(n_label_classes=2)
+    for _ in range(3):
+        evaluation.update(np.array([[0, 1]]), np.array([[0, 0]]))
+    assert evaluation.confusion.dtype == np.int64
+    assert evaluation.result()["confusion_matrix"] == [[3, 0], [3, 0]]
+    assert evaluation.result()["mean_acc"] == pytest.approx(0.5)

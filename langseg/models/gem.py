@@ -16,8 +16,10 @@ from typing import Any
 
 import numpy as np
 
-GEM_RESOLUTION = 448
-GEM_DEPTH = 7
+from langseg.schemas import schema_default
+
+GEM_RESOLUTION = schema_default("extraction", "gem", "resolution")  # 448 (config schema)
+GEM_DEPTH = schema_default("extraction", "gem", "depth")  # 7 (config schema)
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
 PROMPT_TEMPLATE = "a photo of a {}."
