@@ -14,6 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from langseg import workflow_paths as paths
 from langseg.data.index import shard_name, shard_names
 from langseg.params import DatasetKind, Fidelity, Method, gt_pass_timestep
 
@@ -188,7 +189,8 @@ class WorkflowPlan:
     # ------------------------------------------------------------------------------ segment
     def segment_caches(self, dataset: str, split: str, method: str, shard: str) -> dict:
         """Named cache inputs of ``segment`` for one method and shard."""
-        return {source: f"results/cache/{dataset}/{split}/{source}/{shard}.zarr"
+        return {source: paths.CACHE.format(dataset=dataset, split=split, source=source,
+                                           shard=shard)
                 for source in method_sources(Method(method))}
 
     def method_overrides(self, method: Method) -> dict:
@@ -227,7 +229,7 @@ class WorkflowPlan:
                           "method": method, "provenance": provenance})
 
     def evaluation_path(self, dataset: str, split: str, method: Method) -> str:
-        return f"results/{dataset}/{split}/eval/{method.value}.json"
+        return paths.EVAL.format(dataset=dataset, split=split, method=method.value)
 
     def dataset_split_names(self) -> list[str]:
         """``{dataset}_{split}`` of every configured split (names of the class-IoU tables)."""
@@ -255,12 +257,13 @@ class WorkflowPlan:
     def figure3_inputs(self) -> dict:
         """Named inputs of plot_figures: index, GT and prediction shards of the chosen images."""
         fig = self.figure3
-        base = f"results/{fig['dataset']}/{fig['split']}"
+        where = {"dataset": fig["dataset"], "split": fig["split"]}
         shards = sorted({shard_name(i // self.shard_size) for i in fig["images"]})
-        inputs = {"index": f"{base}/index.tsv",
-                  "figure3_gt": [f"{base}/gt/{s}.npz" for s in shards]}
+        inputs = {"index": paths.INDEX.format(**where),
+                  "figure3_gt": [paths.GT.format(**where, shard=s) for s in shards]}
         for method in fig["methods"]:
-            inputs[f"figure3_{method}"] = [f"{base}/pred/{method}/{s}.npz" for s in shards]
+            inputs[f"figure3_{method}"] = [paths.PRED.format(**where, method=method, shard=s)
+                                           for s in shards]
         return inputs
 
     def report_params(self) -> dict:

@@ -3,6 +3,7 @@
 from langseg.config import validate_config
 from langseg.params import Method
 from langseg import workflow_plan as plan
+from langseg import workflow_paths as paths
 
 
 validate_config(config)
