@@ -23,23 +23,32 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# target -> (files to mutate, test files that judge them)
+_METHOD_TESTS = [f"tests/test_methods_{name}.py" for name in (
+    "aggregation", "diffseg", "graphcut", "labelling", "probabilities", "segment", "settings",
+    "spectral")]
+
+# target -> (files to mutate, test files that judge them); "methods.<module>" mutates one file
+# of langseg/methods with its own tests and the golden ones (the whole package takes hours)
 TARGETS: dict[str, tuple[list[str], list[str]]] = {
     "metrics": (["langseg/metrics.py"],
                 ["tests/test_metrics.py", "tests/test_golden_metrics.py"]),
     "evaluation": (["langseg/evaluation.py"],
                    ["tests/test_evaluation.py", "tests/test_golden_metrics.py"]),
-    "attention": (["langseg/attention.py"], ["tests/test_attention.py"]),
+    "attention": (["langseg/attention.py"],
+                  ["tests/test_attention.py", "tests/test_golden_attention.py"]),
     "cache": (["langseg/cache/*"],
               ["tests/test_cache_codecs.py", "tests/test_cache_store.py",
                "tests/test_golden_cache.py"]),
-    "methods": (["langseg/methods/*"],
-                ["tests/test_methods_aggregation.py", "tests/test_methods_diffseg.py",
-                 "tests/test_methods_graphcut.py", "tests/test_methods_labelling.py",
-                 "tests/test_methods_probabilities.py", "tests/test_methods_segment.py",
-                 "tests/test_methods_settings.py", "tests/test_methods_spectral.py",
-                 "tests/test_golden_methods.py"]),
+    "methods": (["langseg/methods/*"], [*_METHOD_TESTS, "tests/test_golden_methods.py"]),
 }
+
+
+for _module in ("aggregation", "diffseg", "graphcut", "inputs", "labelling", "probabilities",
+                "resize", "segment", "settings", "spectral"):
+    _own = [t for t in _METHOD_TESTS
+            if t.endswith(f"_{'segment' if _module == 'inputs' else _module}.py")]
+    TARGETS[f"methods.{_module}"] = ([f"langseg/methods/{_module}.py"],
+                                     [*_own, "tests/test_golden_methods.py"])
 
 
 def _toml_list(values: list[str]) -> str:
