@@ -85,3 +85,29 @@ def test_fp16_values_by_hand():
 def test_default_codec_is_pow06():
     assert DEFAULT_SA_CODEC is SACodec.U8_POW06
     assert SACodec.parse("default") is SACodec.U8_POW06
+
+
+def test_store_compressors_by_array_kind(tmp_path):
+    """uint8 SA codes: zstd level 3; float arrays: blosc zstd level 3 with byte shuffle;
+    Compression.NONE: no compressor (what bench_cache.py measured the sizes with)."""
+    import zarr
+
+    from langseg.cache import ArraySpec, Compression, sa_array_spec, write_store
+
+    path = tmp_path / "s.zarr"
+    write_store(path, manifest={"extraction": {}}, image_ids=["a"], arrays={
+        "sa": sa_array_spec(4, "u8-pow0.6"), "fp": sa_array_spec(4, "fp16-zstd"),
+        "f": ArraySpec(shape=(2,), dtype="float32"),
+        "n": ArraySpec(shape=(2,), dtype="int16", codec=Compression.NONE)})
+
+    def described(name):
+        return [(type(c).__name__, getattr(c, "level", None), str(getattr(c, "cname", "")),
+                 getattr(c, "clevel", None), str(getattr(c, "shuffle", "")))
+                for c in zarr.open_array(path / name).compressors]
+
+    blosc = ("BloscCodec", None, "BloscCname.zstd", 3, "BloscShuffle.shuffle")
+    assert described("sa/values") == [("ZstdCodec", 3, "", None, "")]
+    assert described("sa/row_scale") == [blosc]
+    assert described("fp/values") == [blosc]
+    assert described("f") == [blosc]
+    assert described("n") == []
