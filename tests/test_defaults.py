@@ -109,3 +109,16 @@ def test_schema_is_package_data_and_validates_from_a_plain_install(tmp_path):
     assert run.returncode == 0, run.stderr
     installed, timestep = run.stdout.split()
     assert installed.startswith(str(site)) and timestep == "101"
+
+
+def test_the_plan_shards_with_the_index_rule_and_its_limit():
+    from langseg.data import shard_names
+    from langseg.workflow_plan import WorkflowPlan
+
+    config = validate_config({"datasets": {"demo": {"kind": "voc2012", "root": "r", "demo": True,
+                                                    "splits": ["val"]}}, "shard_size": 4})
+    plan = WorkflowPlan.from_config(config)
+    assert plan.shards("demo", "val") == shard_names(6, 4) == ["000", "001"]
+    plan._n_images[("demo", "val")] = 4001  # 1001 shards of 4: more than 3-digit names allow
+    with pytest.raises(ValueError, match="set shard_size >= 5"):
+        plan.shards("demo", "val")
