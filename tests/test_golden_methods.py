@@ -364,3 +364,24 @@ def test_spectral_features_are_the_leading_vectors_trivial_one_included(monkeypa
         np.testing.assert_allclose(sign * features[:, j], want[:, j], atol=1e-4)
     ids = (np.arange(16) % 2).reshape(4, 4)
     np.testing.assert_array_equal(labels, ref.resize(ids[None], ref.nearest_matrix(8, 4))[0])
+
+
+def test_sampling_grid_centres_the_lattice_by_hand():
+    from langseg.methods.diffseg import sampling_grid
+
+    # side 9, grid 4: step = 8 // 3 = 2, start = (8 - 6) // 2 = 1 -> 1, 3, 5, 7 on both axes
+    grid = sampling_grid(4, 9)
+    assert grid[:4].tolist() == [[1, 1], [1, 3], [1, 5], [1, 7]]  # row varies slowest
+    assert sorted({int(r) for r, _ in grid}) == [1, 3, 5, 7] and grid.dtype == np.int64
+
+
+def test_greedy_merge_continues_after_a_matched_proposal():
+    x = np.array([0.4, 0.3, 0.2, 0.1], dtype=np.float32)
+    near = np.array([0.38, 0.32, 0.2, 0.1], dtype=np.float32)
+    far = np.array([0.1, 0.2, 0.3, 0.4], dtype=np.float32)
+    threshold = 0.1  # KL(x, near) = 0.0024 < 0.1 < KL(x, far) = 0.83
+    merged = merge_greedy(np.stack([x, near, far]), threshold)
+    assert merged.dtype == np.float32
+    np.testing.assert_allclose(merged, [(x + near) / 2, far], atol=1e-7)
+    empty = merge_greedy(np.array([[0.5, 0.5, 0.0, 0.0]], dtype=np.float32), threshold)
+    assert empty.shape == (0, 4) and empty.dtype == np.float32  # a map with a zero: NaN KL
