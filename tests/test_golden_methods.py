@@ -385,3 +385,18 @@ def test_greedy_merge_continues_after_a_matched_proposal():
     np.testing.assert_allclose(merged, [(x + near) / 2, far], atol=1e-7)
     empty = merge_greedy(np.array([[0.5, 0.5, 0.0, 0.0]], dtype=np.float32), threshold)
     assert empty.shape == (0, 4) and empty.dtype == np.float32  # a map with a zero: NaN KL
+
+
+def test_log_maps_validity_and_anchor_without_match_is_dropped():
+    maps = np.array([[0.5, 0.5, 0.0, 0.0],  # a zero entry: log 0, invalid
+                     [0.4, 0.3, 0.2, 0.1],
+                     [0.1, 0.2, np.inf, 0.3],  # not finite: invalid
+                     [0.1, 0.2, 0.3, 0.4]], dtype=np.float32)
+    logs = LogMaps(maps)
+    assert logs.valid.tolist() == [False, True, False, True]
+    assert np.all(logs.logs[[0, 2]] == 0.0)  # no -inf / NaN left behind
+    np.testing.assert_allclose(logs.entropy_terms[1], sum(p * math.log(p) for p in maps[1]),
+                               rtol=1e-6)
+    finite = LogMaps(maps[[0, 1, 3]])  # KL(row 1, row 3) = 0.456
+    proposals = merge_anchors(finite, np.array([0, 1]), 0.3)  # anchor 0 matches nothing
+    np.testing.assert_array_equal(proposals, maps[[1]])
