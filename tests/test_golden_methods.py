@@ -400,3 +400,15 @@ def test_log_maps_validity_and_anchor_without_match_is_dropped():
     finite = LogMaps(maps[[0, 1, 3]])  # KL(row 1, row 3) = 0.456
     proposals = merge_anchors(finite, np.array([0, 1]), 0.3)  # anchor 0 matches nothing
     np.testing.assert_array_equal(proposals, maps[[1]])
+
+
+def test_aggregation_epsilons_by_hand():
+    from langseg.methods.aggregation import minmax_quirk, normalise_columns
+
+    # a constant negative column: (x - |min|) / (0 + 1e-10) = (-1 - 1) / 1e-10 = -2e10
+    out = minmax_quirk(np.array([[-1.0, 0.0], [-1.0, 2.0]], dtype=np.float32))
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, [[-2e10, 0.0], [-2e10, 1.0]], rtol=1e-6)
+    # a column summing to 0: 1 / (0 + 1e-10) = 1e10
+    out = normalise_columns(np.array([[1.0, 1.0], [-1.0, 3.0]], dtype=np.float32))
+    np.testing.assert_allclose(out, [[1e10, 0.25], [-1e10, 0.75]], rtol=1e-6)
