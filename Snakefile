@@ -20,11 +20,13 @@ report: "workflow/report/workflow.rst"
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/common_standard.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/extract.smk"
 include: "workflow/rules/segment.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/standard.smk"
 
 
 localrules:
@@ -34,5 +36,4 @@ localrules:
 rule tables:
     default_target: True
     input:
-        tables=rules.write_tables.output,
-        figures=rules.plot_figures.output,
+        unpack(get_table_targets),

@@ -85,15 +85,21 @@ def validate_config(config: MutableMapping, schema: dict | None = None) -> Mutab
 
 def _cross_checks(config: MutableMapping) -> list[str]:
     """Consistency rules that span several keys."""
-    problems = []
+    from langseg.standard_plan import standard_config_problems
+
+    problems = standard_config_problems(config)
     for name, dataset in config["datasets"].items():
-        if dataset.get("demo") and dataset["kind"] != "voc2012":
+        if dataset.get("demo") and dataset["kind"] not in ("voc2012", "voc21", "voc20"):
             problems.append(f"datasets.{name}.demo: the demo is written in the voc2012 layout; "
-                            f"set kind: voc2012 (got {dataset['kind']!r})")
+                            f"set kind: voc2012 (or voc21 / voc20 with protocol: standard; "
+                            f"got {dataset['kind']!r})")
     figure3 = config.get("report", {}).get("figure3")
     if figure3:
         dataset = config["datasets"].get(figure3.get("dataset"))
-        if dataset is None:
+        if dataset is not None and dataset.get("protocol") == "standard":
+            problems.append(f"report.figure3.dataset: {figure3['dataset']!r} uses the standard "
+                            f"protocol; Figure 3 shows a report-protocol dataset")
+        elif dataset is None:
             problems.append(f"report.figure3.dataset: {figure3.get('dataset')!r} is not one of "
                             f"the datasets {sorted(config['datasets'])}")
         elif figure3.get("split") not in dataset["splits"]:

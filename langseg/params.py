@@ -82,6 +82,26 @@ class DatasetKind(str, Enum):
     CITYSCAPES = "cityscapes"
 
 
+class Benchmark(str, Enum):
+    """The eight benchmarks of the standard (SCLIP-lineage) protocol, in mmsegmentation layouts."""
+
+    VOC21 = "voc21"  # PASCAL VOC 2012 val, 20 objects + background
+    VOC20 = "voc20"  # the same images and masks, background ignored (reduce_zero_label)
+    CONTEXT60 = "context60"  # PASCAL Context val, 59 classes + background
+    CONTEXT59 = "context59"  # the same, background ignored (reduce_zero_label)
+    COCO_OBJECT = "coco_object"  # COCO 2017 val, 80 things + background (from COCO-Stuff maps)
+    COCO_STUFF171 = "coco_stuff171"  # COCO-Stuff 164k, full 5000-image val, 171 classes
+    CITYSCAPES19 = "cityscapes19"  # Cityscapes val, 19 trainIds
+    ADE20K = "ade20k"  # ADE20K (SceneParsing) val, 150 classes (reduce_zero_label)
+
+
+class Protocol(str, Enum):
+    """How a dataset entry is evaluated: the report's protocol or the field's standard one."""
+
+    REPORT = "report"
+    STANDARD = "standard"
+
+
 class Device(str, Enum):
     """Where extraction runs: ``auto`` picks CUDA when available."""
 

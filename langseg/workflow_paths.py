@@ -11,6 +11,7 @@ Every pattern holds Snakemake wildcards (``{dataset}``, ``{split}``, ``{shard}``
     results/{dataset}/{split}/pred/{method}/{shard}.npz    predicted label maps (segment)
     results/{dataset}/{split}/eval/{method}.json           scores (evaluate)
     results/tables/, results/figures/                      Tables 2-4, Figures 2-3
+    results/standard/{dataset}/{split}/...                 standard protocol (langseg.standard_plan)
     logs/{rule}/...                                        one log per job; logs/benchmarks/...
 """
 

@@ -85,6 +85,8 @@ class WorkflowPlan:
         """Build the plan from a config already passed through ``validate_config``."""
         datasets = {}
         for name, entry in config["datasets"].items():
+            if entry.get("protocol", "report") != "report":
+                continue  # protocol: standard entries are planned by langseg.standard_plan
             root = Path(entry["root"])
             datasets[name] = DatasetPlan(
                 name=name, kind=DatasetKind(entry["kind"]), root=root,

@@ -8,7 +8,7 @@ import yaml
 
 from langseg.cache import SACodec
 from langseg.config import ConfigError, load_schema, validate_config
-from langseg.params import DatasetKind, Device, Fidelity, Method, Preset
+from langseg.params import Benchmark, DatasetKind, Device, Fidelity, Method, Preset
 
 
 REPO = Path(__file__).resolve().parents[1]
@@ -90,7 +90,7 @@ def test_schema_enums_match_package_enums():
     codecs = props["cache"]["properties"]["sa_codec"]["enum"]
     assert codecs == ["default"] + [c.value for c in SACodec]
     kinds = props["datasets"]["additionalProperties"]["properties"]["kind"]["enum"]
-    assert kinds == [k.value for k in DatasetKind]
+    assert kinds == [k.value for k in DatasetKind] + [b.value for b in Benchmark]
 
 
 def test_validation_does_not_mutate_a_valid_copy_beyond_defaults(config):

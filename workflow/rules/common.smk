@@ -19,7 +19,7 @@ if workflow.is_main_process:
 
 
 wildcard_constraints:
-    dataset="|".join(PLAN.dataset_names),
+    dataset="|".join(PLAN.dataset_names) or "^$",  # "^$": no report dataset, never matches
     split="[A-Za-z0-9_-]+",
     shard=r"\d{3}",
     method="|".join(m.value for m in Method),
