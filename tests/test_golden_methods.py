@@ -412,3 +412,13 @@ def test_aggregation_epsilons_by_hand():
     # a column summing to 0: 1 / (0 + 1e-10) = 1e10
     out = normalise_columns(np.array([[1.0, 1.0], [-1.0, 3.0]], dtype=np.float32))
     np.testing.assert_allclose(out, [[1e10, 0.25], [-1e10, 0.75]], rtol=1e-6)
+
+
+def test_aggregate_refuses_a_key_column_summing_to_zero():
+    from langseg.methods.aggregation import aggregate
+
+    sa = np.array([[1.0, 0.0], [1.0, 0.0]], dtype=np.float32)  # no query attends to key 1
+    with pytest.raises(ValueError, match="key column that sums to 0; AGG is undefined"):
+        aggregate(sa, np.ones((2, 3), dtype=np.float32))
+    with pytest.raises(ValueError, match=r"scores must be \(N, K\) with N = 2"):
+        aggregate(np.eye(2, dtype=np.float32), np.ones((3, 1), dtype=np.float32))
