@@ -119,9 +119,11 @@ def _method_settings_problems(config: MutableMapping) -> list[str]:
     from langseg.methods import MethodSettings
 
     problems = []
-    for kind in sorted({dataset["kind"] for dataset in config["datasets"].values()}):
+    report_kinds = {k.value for k in DatasetKind}  # other kinds (standard protocol) skip methods
+    kinds = {d.get("kind") for d in config.get("datasets", {}).values()} & report_kinds
+    for kind in sorted(kinds or {DatasetKind.CONTEXT.value}):
         try:
-            MethodSettings.for_dataset(DatasetKind(kind), config["method_settings"])
+            MethodSettings.for_dataset(DatasetKind(kind), config.get("method_settings", {}))
         except (ValueError, TypeError) as err:
             message = f"method_settings: {err}"
             if message not in problems:
