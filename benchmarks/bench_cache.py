@@ -2,12 +2,18 @@
 
 For a few proxy images (``langseg.synthetic``: peaked rows on known segments, locality, noise)
 every codec writes one Zarr store (``langseg.cache``), reads it back, and the decoded SA is fed
-to AggGEM, DiffSegClust and SpecClust (``langseg.methods.segment_image``, VOC settings). The
-table compares each codec's predictions with those from the float32 SA, pixel by pixel.
+to every method that reads the SA: AggGEM, DiffSegClust, SpecClust and GrabCut
+(``langseg.methods.segment_image``, VOC settings). The table compares each codec's predictions
+with those from the float32 SA, pixel by pixel.
+
+Two image sets: ``proxy`` (the original: 3, 5, 7, ... segments, one peakedness, mild noise) and
+``hard`` (``langseg.synthetic.HARD_SCENES``: dense noisy floors, many small segments, both ends
+of peakedness, one image per scene); the default codec is chosen on ``hard``.
 
 Usage::
 
-    python benchmarks/bench_cache.py                 # 4 images, all codecs, 2 threads
+    python benchmarks/bench_cache.py --set hard      # the codec choice (6 scenes, all codecs)
+    python benchmarks/bench_cache.py                 # 4 proxy images, all codecs, 2 threads
     python benchmarks/bench_cache.py --no-methods    # sizes and speeds only
 
 Sizes are MiB (2^20 bytes) of the SA arrays on disk per image; "ratio" is raw float16
@@ -31,11 +37,12 @@ import numpy as np  # noqa: E402
 
 from langseg.cache import SACodec, open_store, sa_array_spec, write_store  # noqa: E402
 from langseg.params import DatasetKind, Method  # noqa: E402
-from langseg.synthetic import proxy_cosines, proxy_self_attention, segment_map  # noqa: E402
+from langseg.synthetic import (HARD_SCENES, hard_scene, proxy_cosines,  # noqa: E402
+                               proxy_self_attention, segment_map)
 
 SIDE = 64  # SD 1.5 attention grid at 512 px: N = 4096
 N_PROMPT_CLASSES = 20  # VOC prompt classes (background is added by the method)
-METHODS = (Method.AGGGEM, Method.DIFFSEGCLUST, Method.SPECCLUST)
+METHODS = (Method.AGGGEM, Method.DIFFSEGCLUST, Method.SPECCLUST, Method.GRABCUT)
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,7 @@ class ProxyImage:
 
     sa: np.ndarray
     cosines: np.ndarray
+    name: str = ""
 
 
 def proxy_images(n_images: int, *, peak: float = 6.0, noise: float = 0.5) -> list[ProxyImage]:
@@ -60,6 +68,18 @@ def proxy_images(n_images: int, *, peak: float = 6.0, noise: float = 0.5) -> lis
         classes = rng.choice(N_PROMPT_CLASSES, size=n_segments, replace=False)
         images.append(ProxyImage(sa=proxy_self_attention(seg, peak=peak, noise=noise, seed=k),
                                  cosines=proxy_cosines(seg, classes, N_PROMPT_CLASSES, seed=k)))
+    return images
+
+
+def hard_images() -> list[ProxyImage]:
+    """One image per :data:`~langseg.synthetic.HARD_SCENES` scene, each segment a VOC class."""
+    images = []
+    for k, name in enumerate(HARD_SCENES):
+        seg, sa = hard_scene(name, SIDE, seed=k)
+        n_segments = int(seg.max()) + 1
+        classes = np.random.default_rng(100 + k).choice(N_PROMPT_CLASSES, size=n_segments)
+        images.append(ProxyImage(sa=sa, cosines=proxy_cosines(seg, classes, N_PROMPT_CLASSES,
+                                                              seed=k), name=name))
     return images
 
 
@@ -86,6 +106,16 @@ def store_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
 
 
+def image_bytes(path: Path, n_images: int) -> list[int]:
+    """Bytes of the chunk files of each image (zarr v3 keys ``.../c/{image}/...``)."""
+    sizes = [0] * n_images
+    for f in path.rglob("*"):
+        parts = f.relative_to(path).parts
+        if f.is_file() and "c" in parts:
+            sizes[int(parts[parts.index("c") + 1])] += f.stat().st_size
+    return sizes
+
+
 def bench_codec(codec: SACodec, images: list[ProxyImage], refs: list[dict] | None,
                 root: Path) -> dict:
     """Write, read and (when ``refs``) segment with one codec; returns one table row."""
@@ -102,7 +132,9 @@ def bench_codec(codec: SACodec, images: list[ProxyImage], refs: list[dict] | Non
     for k in range(len(images)):
         decoded.append(reader.read_sa(k))
     read_s = (time.perf_counter() - start) / len(images)
+    per_image = image_bytes(path / "sa", len(images))
     row = {"codec": codec.value, "mib": store_bytes(path / "sa") / len(images) / 2**20,
+           "max_mib": max(per_image) / 2**20,
            "write_s": write_s, "read_s": read_s,
            "max_err": max(float(np.abs(d - im.sa).max()) for d, im in zip(decoded, images))}
     if refs is not None:
@@ -124,12 +156,13 @@ def agreement(images: list[ProxyImage], decoded: list[np.ndarray], refs: list[di
 
 def print_table(rows: list[dict], with_methods: bool) -> None:
     raw_mib = SIDE**4 * 2 / 2**20
-    head = "| codec | MiB/image | ratio vs raw fp16 | write s/image | read s/image | max abs err |"
-    head += " AggGEM | DiffSegClust | SpecClust |" if with_methods else " agreement |"
+    head = ("| codec | MiB/image (mean) | largest image MiB | ratio vs raw fp16 | write s/image "
+            "| read s/image | max abs err |")
+    head += " AggGEM | DiffSegClust | SpecClust | GrabCut |" if with_methods else " agreement |"
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
     for r in rows:
-        line = (f"| {r['codec']} | {r['mib']:.2f} | {raw_mib / r['mib']:.1f} | "
+        line = (f"| {r['codec']} | {r['mib']:.2f} | {r['max_mib']:.2f} | {raw_mib / r['mib']:.1f} | "
                 f"{r['write_s']:.3f} | {r['read_s']:.3f} | {r['max_err']:.1e} |")
         if with_methods:
             line += "".join(f" {100 * r[m]:.3f} % |" if isinstance(r[m], float) else f" {r[m]} |"
@@ -141,6 +174,8 @@ def print_table(rows: list[dict], with_methods: bool) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--set", choices=["proxy", "hard"], default="proxy",
+                        help="image set: proxy (default) or hard (one image per hard scene)")
     parser.add_argument("--images", type=int, default=4, help="proxy images (default 4)")
     parser.add_argument("--codecs", nargs="+", default=[c.value for c in SACodec],
                         choices=[c.value for c in SACodec])
@@ -151,7 +186,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.images < 1:
         parser.error("--images must be >= 1")
-    images = proxy_images(args.images, peak=args.peak, noise=args.noise)
+    images = (hard_images() if args.set == "hard"
+              else proxy_images(args.images, peak=args.peak, noise=args.noise))
     refs = None
     if not args.no_methods:
         refs, times = zip(*(predict(image, image.sa) for image in images))
@@ -160,8 +196,9 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{method.value}: {mean:.2f} s/image on float32 SA")
     with tempfile.TemporaryDirectory(prefix="bench_cache_") as tmp:
         rows = [bench_codec(SACodec(c), images, refs, Path(tmp)) for c in args.codecs]
-    print(f"{args.images} proxy images (peak {args.peak}, noise {args.noise}), N = {SIDE * SIDE}, "
-          f"threads = "
+    described = (f"{len(images)} hard scenes ({', '.join(HARD_SCENES)})" if args.set == "hard"
+                 else f"{args.images} proxy images (peak {args.peak}, noise {args.noise})")
+    print(f"{described}, N = {SIDE * SIDE}, threads = "
           f"{os.environ['OMP_NUM_THREADS']}; agreement = worst image, % of 320x320 pixels "
           "equal to the float32-SA prediction")
     print_table(rows, with_methods=refs is not None)

@@ -1,24 +1,59 @@
-"""Cost of attention capture and of GEM: seconds per image, capture overhead, peak RSS.
+"""Extraction speed: CPU cost of SA writes, end-to-end passes, capture cost, fp16 agreement.
 
-Times, for one preset (default ``sd15-random``: the full SD 1.5 / ViT-B/16 architectures with
-random weights), one noisy-latent UNet pass with the default processors (SDPA), the same pass
-with our capture processors (plus the SA aggregation, reported separately), and GEM at 448.
-On CUDA it also reports images/second for a batch.
+Parts (``--parts``, comma-separated; each one that fails prints its traceback and the rest go on):
 
-    python benchmarks/bench_extraction.py                      # CPU, 1 image, 2 threads
-    python benchmarks/bench_extraction.py --preset tiny        # seconds, plumbing check
-    python benchmarks/bench_extraction.py --device cuda --batch-size 8
+* ``writer``: core-seconds (process CPU time, all threads) and wall images/s to encode, compress
+  and write one full-size SA (N = 4096, hard synthetic scenes) with the default codec, through
+  the serial ``StoreWriter`` and the pipelined writer at 1 and ``--threads`` threads; from
+  float32 maps (CPU extraction: encoded by the writer's threads) and from uint8 codes (GPU
+  extraction: encoded on the GPU, so the CPU only compresses and writes).
+* ``passes``: images/s of the SA, GT-prompt and GEM passes per batch size, end to end: JPEG
+  files read, model passes, stores written and closed (``langseg.pipeline.extract.run_job``,
+  the code of the extraction rules), model loading excluded; peak GPU memory.
+* ``agreement``: the device's reduced precision (float16 on CUDA, bfloat16 on CPU) against
+  float32 on the CPU for the same images and the same noise draw: SA max relative error and the
+  pixel agreement of AggGEM, DiffSegClust and SpecClust (VOC settings, CLIP cosines on CPU).
+* ``capture``: one UNet pass with the default processors vs with our capture (overhead).
+
+    python benchmarks/bench_extraction.py --parts writer               # CPU cost per image
+    python benchmarks/bench_extraction.py --preset tiny --parts passes,agreement
+    python benchmarks/bench_extraction.py --device cuda --batch-sizes 1 8 16 --json out.json
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
 import resource
+import tempfile
 import time
+import traceback
+from pathlib import Path
 
 VOC_OBJECTS = ("aeroplane", "bicycle", "bird", "boat", "bottle", "bus", "car", "cat", "chair",
                "cow", "dining table", "dog", "horse", "motorbike", "person", "potted plant",
                "sheep", "sofa", "train", "tv/monitor")
+QUIET = logging.getLogger("bench_extraction")
+QUIET.addHandler(logging.NullHandler())
+QUIET.propagate = False
+
+
+_MODELS: dict = {}
+
+
+def model(kind: str, preset: str, device: str, dtype=None):
+    """Load SD (``kind="sd"``) or CLIP once per (preset, device, dtype) in this process."""
+    from langseg.models import load_clip, load_sd
+
+    key = (kind, preset, device, dtype)
+    if key not in _MODELS:
+        start = time.perf_counter()
+        _MODELS[key] = (load_clip(preset, device=device) if kind == "clip"
+                        else load_sd(preset, device=device, dtype=dtype))
+        print(f"{kind} {preset} on {device} loaded in {time.perf_counter() - start:.1f} s",
+              flush=True)
+    return _MODELS[key]
 
 
 def peak_rss_gib() -> float:
@@ -26,106 +61,322 @@ def peak_rss_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
-def timed(fn, device, repeats: int) -> float:
-    """Best-of-``repeats`` wall seconds of ``fn()`` after one warm-up call."""
+def sync(device) -> None:
     import torch
 
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
+
+
+def random_images(n: int, seed: int):
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    return [Image.fromarray((rng.random((375, 500, 3)) * 255).astype(np.uint8)) for _ in range(n)]
+
+
+# ---------------------------------------------------------------------------------------- writer
+
+
+def bench_writer(args, results: dict) -> None:
+    from langseg.cache import DEFAULT_SA_CODEC, EncodedSA, encode_sa, sa_array_spec, write_store
+    from langseg.cache.writer import PipelinedWriter
+    from langseg.synthetic import hard_scene
+
+    maps = [hard_scene(name, 64, seed=k)[1] for k, name in
+            enumerate(("dense-floor", "flat-noisy"))]
+    encoded = [encode_sa(m, DEFAULT_SA_CODEC) for m in maps]
+    n = args.writer_images
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench_writer_") as tmp:
+        for threads in sorted({0, 1, args.threads}):
+            for kind in ("float32 in (CPU extraction)", "uint8 in (GPU extraction)"):
+                store = write_store(Path(tmp) / f"{threads}-{len(rows)}.zarr", manifest={},
+                                    image_ids=[str(i) for i in range(n)],
+                                    arrays={"sa": sa_array_spec(4096, DEFAULT_SA_CODEC)})
+                items = [maps[i % 2] if kind.startswith("float32") else
+                         EncodedSA(DEFAULT_SA_CODEC, encoded[i % 2].values,
+                                   encoded[i % 2].row_scale) for i in range(n)]
+                cpu, wall = time.process_time(), time.perf_counter()
+                with PipelinedWriter(store, threads=threads, max_pending=2 * max(1, threads)) \
+                        as writer:
+                    for i, item in enumerate(items):
+                        writer.submit(i, sa=item)
+                cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+                rows.append({"writer": "serial" if threads == 0 else f"pipelined, {threads} thr",
+                             "input": kind, "core_s_per_image": cpu / n,
+                             "images_per_s": n / wall})
+    results["writer"] = {"codec": DEFAULT_SA_CODEC.value, "images": n, "rows": rows}
+    print(f"\n## CPU cost per image: codec {DEFAULT_SA_CODEC.value}, N = 4096, {n} images, "
+          f"hard scenes (dense-floor, flat-noisy)")
+    print("| writer | input | core-s / image | images / s (wall) |\n|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['writer']} | {r['input']} | {r['core_s_per_image']:.3f} | "
+              f"{r['images_per_s']:.1f} |")
+
+
+# ---------------------------------------------------------------------------------------- passes
+
+
+def _write_jpegs(folder: Path, n: int) -> list[Path]:
+    paths = []
+    for i, image in enumerate(random_images(n, seed=7)):
+        paths.append(folder / f"img{i:04d}.jpg")
+        image.save(paths[-1], quality=90)
+    return paths
+
+
+def _labels(n: int):
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    out = []
+    for _ in range(n):
+        label = np.zeros((64, 64), np.int16)
+        for c in rng.choice(np.arange(1, 21), size=int(rng.integers(1, 4)), replace=False):
+            y, x = rng.integers(0, 48, size=2)
+            label[y:y + 16, x:x + 16] = c
+        out.append(label)
+    return out
+
+
+def _pass_params(source: str, preset: str) -> dict:
+    models = {"preset": preset, "sd_path": None, "sd_config": None, "clip_path": None}
+    if source == "gem":
+        return {"source": "gem", "kind": "voc2012", "depth": 7, "resolution": 448,
+                "models": models}
+    return {"source": source, "kind": "voc2012", "timestep": 100 if source == "sd_sa" else 101,
+            "seed": 0, "fidelity": "report", "models": models}
+
+
+def bench_passes(args, results: dict) -> None:
+    import torch
+
+    from langseg.params import Device
+    from langseg.pipeline.extract import RuntimeOptions, open_job, run_job
+
+    device = torch.device(args.device if args.device != "auto" else
+                          ("cuda" if torch.cuda.is_available() else "cpu"))
+    rows = results.setdefault("passes", [])
+    with tempfile.TemporaryDirectory(prefix="bench_passes_") as tmp:
+        paths = _write_jpegs(Path(tmp), args.images)
+        labels = _labels(args.images)
+        for source in args.passes:
+            loaded = model("clip" if source == "gem" else "sd", args.preset, device.type)
+            for bs in [args.batch_sizes[0], *args.batch_sizes]:  # the first run warms up
+                n = min(len(paths), max(args.min_images, bs * args.batches))
+                runtime = RuntimeOptions(device=Device(device.type), batch_size=bs,
+                                         sa_codec="default", threads=args.threads)
+                if device.type == "cuda":
+                    torch.cuda.empty_cache()
+                    torch.cuda.reset_peak_memory_stats()
+                store = Path(tmp) / f"{source}-{bs}.zarr"
+                ids = [p.stem for p in paths[:n]]
+                job = open_job(_pass_params(source, args.preset), ids, labels[:n], store,
+                               runtime, model=loaded)
+                sync(device)
+                wall = time.perf_counter()
+                run_job(job, paths[:n], bs, desc=f"{source} bs={bs}", log=QUIET)
+                sync(device)
+                wall = time.perf_counter() - wall
+                row = {"pass": source, "batch_size": bs, "images": n,
+                       "images_per_s": n / wall, "seconds": wall,
+                       "peak_gpu_gib": (torch.cuda.max_memory_allocated() / 2**30
+                                        if device.type == "cuda" else None),
+                       "peak_rss_gib": peak_rss_gib()}
+                if bs == args.batch_sizes[0] and not any(
+                        r["pass"] == source and r.get("warmup") for r in rows):
+                    row["warmup"] = True
+                rows.append(row)
+                print(f"  {source} bs={bs}: {row['images_per_s']:.2f} images/s over {n} "
+                      f"images{' (warm-up)' if row.get('warmup') else ''}", flush=True)
+    print(f"\n## End to end (JPEG read to store closed), preset {args.preset}, device {device}, "
+          f"writer threads {args.threads}")
+    print("| pass | batch size | images | images / s | peak GPU GiB | peak RSS GiB |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        if r.get("warmup"):
+            continue
+        gpu = "" if r["peak_gpu_gib"] is None else f"{r['peak_gpu_gib']:.1f}"
+        print(f"| {r['pass']} | {r['batch_size']} | {r['images']} | {r['images_per_s']:.2f} | "
+              f"{gpu} | {r['peak_rss_gib']:.1f} |")
+
+
+# ------------------------------------------------------------------------------------- agreement
+
+
+def _sa_with_noise_on(sd, pixels, noise_device, seed: int = 0, timestep: int = 100) -> list:
+    """:func:`langseg.models.sd.self_attention_batch`, but the noise is drawn on
+    ``noise_device`` (CPU and CUDA generators differ) so that two devices see the same noise."""
+    import torch
+
+    from langseg.attention import aggregate_self_attention
+    from langseg.models.sd import capturing, encode_latents, encode_prompts
+
+    empty = list(sd.tokenizer("")["input_ids"])
+    with torch.inference_mode():
+        latents = encode_latents(sd, pixels)
+        noise = torch.stack([torch.randn(latents.shape[1:], device=noise_device,
+                                         generator=torch.Generator(noise_device).manual_seed(seed))
+                             for _ in range(latents.shape[0])]).to(latents.device, latents.dtype)
+        steps = torch.full((latents.shape[0],), timestep, device=latents.device)
+        noisy = sd.scheduler.scale_model_input(
+            sd.scheduler.add_noise(latents, noise, steps), timestep)
+        context = encode_prompts(sd, [empty] * latents.shape[0])
+        with capturing(sd.unet, capture_cross=False) as store:
+            sd.unet(noisy, steps, encoder_hidden_states=context)
+        layers = list(store.self_maps.values())
+        return [aggregate_self_attention([m[i] for m in layers]).cpu()
+                for i in range(latents.shape[0])]
+
+
+def bench_agreement(args, results: dict) -> None:
+    import numpy as np
+    import torch
+
+    from langseg.methods import ImageInputs, MethodSettings, segment_image
+    from langseg.models import gem_cosines
+    from langseg.models.sd import preprocess_images
+    from langseg.params import DatasetKind, Method
+
+    device = torch.device(args.device if args.device != "auto" else
+                          ("cuda" if torch.cuda.is_available() else "cpu"))
+    low = torch.float16 if device.type == "cuda" else torch.bfloat16
+    images = random_images(args.agreement_images, seed=11)
+    pixels = preprocess_images(images, "report")
+    noise_device = device.type
+    # on CUDA load_sd's default dtype is float16: the model of the passes is reused
+    test = _sa_with_noise_on(model("sd", args.preset, device.type,
+                                   None if device.type == "cuda" else low), pixels, noise_device)
+    ref = _sa_with_noise_on(model("sd", args.preset, "cpu", torch.float32), pixels, noise_device)
+    cosines = gem_cosines(model("clip", args.preset, "cpu"), images, VOC_OBJECTS)
+    settings = MethodSettings.for_dataset(DatasetKind.VOC2012)
+    out = {"dtype": str(low).removeprefix("torch."), "images": len(images),
+           "sa_max_rel_error": max(float(((t - r).abs().amax(1) / r.amax(1)).max())
+                                   for t, r in zip(test, ref))}
+    for method in (Method.AGGGEM, Method.DIFFSEGCLUST, Method.SPECCLUST):
+        agree = []
+        try:
+            for k in range(len(images)):
+                pred = [segment_image(method, ImageInputs(cosines=np.asarray(cosines[k]),
+                                                          self_attention=sa[k].numpy()), settings)
+                        for sa in (test, ref)]
+                agree.append(float(np.mean(pred[0] == pred[1])))
+            out[method.value] = min(agree)
+        except Exception as err:  # noqa: BLE001  e.g. scikit-learn missing: report, go on
+            traceback.print_exc()
+            out[method.value] = f"failed: {type(err).__name__}: {err}"
+    results["agreement"] = out
+    print(f"\n## {out['dtype']} on {device} vs float32 on CPU, {len(images)} images, "
+          f"same noise draw, preset {args.preset}")
+    print(f"SA max relative error (per row, |diff| / row max): {out['sa_max_rel_error']:.2e}")
+    for method in ("agggem", "diffsegclust", "specclust"):
+        value = out[method]
+        print(f"{method}: " + (f"{100 * value:.3f} % of pixels equal (worst image)"
+                               if isinstance(value, float) else value))
+
+
+# --------------------------------------------------------------------------------------- capture
+
+
+def timed(fn, device, repeats: int) -> float:
+    """Best-of-``repeats`` wall seconds of ``fn()`` after one warm-up call."""
     fn()
     best = float("inf")
     for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
+        sync(device)
         start = time.perf_counter()
         fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
+        sync(device)
         best = min(best, time.perf_counter() - start)
     return best
 
 
-def bench_sd(args, rows: list) -> None:
-    import numpy as np
+def bench_capture(args, results: dict) -> None:
     import torch
-    from PIL import Image
 
     from langseg.attention import aggregate_self_attention
-    from langseg.models import load_sd
     from langseg.models.sd import encode_latents, noisy_latents, preprocess_images, run_pass
 
-    sd = load_sd(args.preset, device=args.device)
-    rng = np.random.default_rng(0)
-    images = [Image.fromarray((rng.random((375, 500, 3)) * 255).astype(np.uint8))
-              for _ in range(args.batch_size)]
+    sd = model("sd", args.preset, args.device if args.device != "auto" else
+               ("cuda" if torch.cuda.is_available() else "cpu"))
+    images = random_images(args.batch_sizes[0], seed=0)
     empty = list(sd.tokenizer("")["input_ids"])
     with torch.inference_mode():
         latents = encode_latents(sd, preprocess_images(images, "report"))
         noisy, steps = noisy_latents(sd, latents, 100, 0)
-        ids = torch.tensor([empty] * len(images), device=sd.device)
-        context = sd.text_encoder(ids)[0].to(sd.dtype)
-    rows.append(("setup (build + VAE encode)", None, peak_rss_gib()))
+        context = sd.text_encoder(torch.tensor([empty] * len(images), device=sd.device))[0]
+        context = context.to(sd.dtype)
 
     def plain():
         with torch.inference_mode():
             sd.unet(noisy, steps, encoder_hidden_states=context)
 
-    t_plain = timed(plain, sd.device, args.repeats)
-    rows.append(("UNet pass, default processors", t_plain, peak_rss_gib()))
     captured = {}
 
     def capture():
         captured["maps"] = run_pass(sd, latents, [empty] * len(images), timestep=100, seed=0,
                                     capture_cross=False)[0]
 
-    t_cap = timed(capture, sd.device, args.repeats)
-    rows.append(("UNet pass with capture", t_cap, peak_rss_gib()))
-    t_agg = timed(lambda: [aggregate_self_attention(m) for m in captured["maps"]],
-                  torch.device("cpu"), args.repeats)
-    rows.append(("SA aggregation (CPU)", t_agg, peak_rss_gib()))
-    rows.append(("capture overhead (ratio)", t_cap / t_plain, None))
-    if sd.device.type == "cuda":
-        rows.append(("capture pass, images/s", len(images) / t_cap, None))
+    n = len(images)
+    t_plain = timed(plain, sd.device, args.repeats) / n
+    t_cap = timed(capture, sd.device, args.repeats) / n
+    with torch.inference_mode():
+        t_agg = timed(lambda: [aggregate_self_attention(m) for m in captured["maps"]],
+                      sd.device, args.repeats) / n
+    results["capture"] = {"plain_s": t_plain, "capture_s": t_cap, "aggregate_s": t_agg,
+                          "batch_size": n}
+    print(f"\n## Capture cost, preset {args.preset}, device {sd.device}, batch {n} (s/image)")
+    print(f"UNet pass, default processors {t_plain:.4f}; with capture {t_cap:.4f} "
+          f"(x{t_cap / t_plain:.2f}); SA aggregation {t_agg:.4f}; peak RSS {peak_rss_gib():.1f} GiB")
 
 
-def bench_gem(args, rows: list) -> None:
-    import numpy as np
-    from PIL import Image
-
-    from langseg.models import gem_cosines, load_clip
-
-    clip = load_clip(args.preset, device=args.device)
-    rng = np.random.default_rng(1)
-    images = [Image.fromarray((rng.random((375, 500, 3)) * 255).astype(np.uint8))
-              for _ in range(args.batch_size)]
-    t = timed(lambda: gem_cosines(clip, images, VOC_OBJECTS, batch_size=args.batch_size),
-              clip.device, args.repeats)
-    rows.append(("GEM 448, 20 classes", t, peak_rss_gib()))
-    if clip.device.type == "cuda":
-        rows.append(("GEM, images/s", len(images) / t, None))
+PARTS = {"writer": bench_writer, "passes": bench_passes, "agreement": bench_agreement,
+         "capture": bench_capture}
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parts", default="writer,passes,agreement",
+                        help=f"comma-separated, in order, from {','.join(PARTS)}")
     parser.add_argument("--preset", default="sd15-random", choices=["tiny", "sd15-random"])
     parser.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
-    parser.add_argument("--batch-size", type=int, default=1)
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1])
+    parser.add_argument("--passes", nargs="+", default=["sd_sa", "sd_gt", "gem"],
+                        choices=["sd_sa", "sd_gt", "gem"])
+    parser.add_argument("--images", type=int, default=8, help="JPEGs written for the passes")
+    parser.add_argument("--batches", type=int, default=4, help="passes: batches per batch size")
+    parser.add_argument("--min-images", type=int, default=4, help="passes: images per run")
+    parser.add_argument("--agreement-images", type=int, default=2)
+    parser.add_argument("--writer-images", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=1)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=2,
+                        help="torch threads and store-writer threads")
+    parser.add_argument("--json", type=Path, help="write the results here (after every part)")
     args = parser.parse_args(argv)
     import torch
 
     torch.set_num_threads(args.threads)
-    rows: list = []
-    bench_gem(args, rows)  # first: its peak RSS is not masked by the SD models
-    bench_sd(args, rows)
-    n = args.batch_size
-    print(f"preset={args.preset} device={args.device} batch={n} threads={args.threads} "
-          f"torch={torch.__version__}")
-    print(f"{'step':<32} {'s/image':>9} {'peak RSS GiB':>13}")
-    for name, value, rss in rows:
-        per_image = "" if value is None else (f"{value:9.3f}" if "ratio" in name or "/s" in name
-                                              else f"{value / n:9.3f}")
-        print(f"{name:<32} {per_image:>9} {'' if rss is None else f'{rss:13.2f}'}")
+    header = {"preset": args.preset, "device": args.device, "threads": args.threads,
+              "torch": torch.__version__, "gpu": (torch.cuda.get_device_name(0)
+                                                  if torch.cuda.is_available() else None)}
+    print(" ".join(f"{k}={v}" for k, v in header.items()), flush=True)
+    results: dict = {"header": header, "failed": []}
+    for name in args.parts.split(","):
+        start = time.perf_counter()
+        try:
+            PARTS[name](args, results)
+        except Exception:  # noqa: BLE001  one failing part must not stop the others
+            traceback.print_exc()
+            results["failed"].append(name)
+            print(f"PART {name} FAILED (traceback above); continuing", flush=True)
+        results.setdefault("seconds", {})[name] = time.perf_counter() - start
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=1))
+    print(f"\nparts failed: {results['failed'] or 'none'}")
+    return 1 if results["failed"] else 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -1,7 +1,9 @@
 """Seconds per image of every method on ONE CPU core at full size (N = 64*64, S = 320).
 
 Run: ``python benchmarks/bench_methods.py`` (add ``--skip-full-svd`` to skip the ~1 min
-full-SVD agreement check). Inputs are proxies with known segments (``langseg.synthetic``):
+full-SVD agreement check). ``--threads 2`` times every method in two child processes, with 1
+and with 2 threads (``langseg.threads.pinned_threads``, as segment jobs run), and prints the
+two side by side. Inputs are proxies with known segments (``langseg.synthetic``):
 C = 21 (VOC settings: 20 prompt classes + background) and C = 171 (COCO-Stuff settings).
 Prints a table with ratios against the targets and the adjusted Rand index (ARI) of the
 truncated vs the full SVD solver and of the clusters vs the known segments.
@@ -16,7 +18,12 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import dataclasses  # noqa: E402
+import json  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -104,26 +111,67 @@ def _svd_agreement(sa: np.ndarray) -> tuple[float, float, float]:
     return _ari(trunc, full), t_trunc, t_full
 
 
+DATASETS = {"voc2012": ("C=21 (voc2012)", 20), "cocostuff": ("C=171 (cocostuff)", 171)}
+
+
+def _measure(args, threads: int) -> tuple[dict, dict, object]:
+    from langseg import synthetic
+    from langseg.threads import pinned_threads
+
+    with pinned_threads(threads):
+        segments = synthetic.segment_map(SIDE, N_SEGMENTS, seed=0)
+        sa = synthetic.proxy_self_attention(segments, seed=0)
+        results = {DATASETS[d][0]: _bench_dataset(d, DATASETS[d][1], segments, sa, args.repeats)
+                   for d in args.datasets}
+        clusters = _clusters_only(segments, sa, args.repeats)
+        svd = None if args.skip_full_svd else _svd_agreement(sa)
+    return results, clusters, svd
+
+
+def _side_by_side(args) -> None:
+    """Run the timings with 1 and ``args.threads`` threads in child processes, one at a time."""
+    runs = {}
+    for threads in (1, args.threads):
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "r.json"
+            cmd = [sys.executable, __file__, "--worker-threads", str(threads), "--json", str(out),
+                   "--repeats", str(args.repeats), "--skip-full-svd", "--datasets",
+                   *args.datasets]
+            subprocess.run(cmd, check=True)
+            runs[threads] = json.loads(out.read_text())
+    print(f"\nseconds per image, 1 vs {args.threads} threads (torch gets the threads; BLAS and "
+          "scikit-learn run serially), best of", args.repeats)
+    one, many = runs[1], runs[args.threads]
+    for dataset in one["results"]:
+        print(f"{dataset:32s}{'1 thread':>12s}{f'{args.threads} threads':>12s}{'ratio':>8s}")
+        for name, value in one["results"][dataset].items():
+            if name.startswith("ari"):
+                continue
+            other = many["results"][dataset][name]
+            print(f"  {name:30s}{value:12.3f}{other:12.3f}{other / value:8.2f}")
+    for name, (seconds, _) in one["clusters"].items():
+        other = many["clusters"][name][0]
+        print(f"  {name:30s}{seconds:12.3f}{other:12.3f}{other / seconds:8.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=2, help="best of this many runs")
     parser.add_argument("--skip-full-svd", action="store_true")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="> 1: time with 1 and with this many threads, side by side")
+    parser.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=list(DATASETS))
+    parser.add_argument("--worker-threads", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--json", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    from langseg import synthetic
-
-    torch.set_num_threads(1)
-    with threadpool_limits(limits=1):
-        segments = synthetic.segment_map(SIDE, N_SEGMENTS, seed=0)
-        sa = synthetic.proxy_self_attention(segments, seed=0)
-        results = {"C=21 (voc2012)": _bench_dataset("voc2012", 20, segments, sa, args.repeats),
-                   "C=171 (cocostuff)": _bench_dataset("cocostuff", 171, segments, sa,
-                                                       args.repeats)}
-        clusters = _clusters_only(segments, sa, args.repeats)
-        svd = None if args.skip_full_svd else _svd_agreement(sa)
+    if args.threads > 1 and args.worker_threads is None:
+        _side_by_side(args)
+        return
+    threads = args.worker_threads or 1
+    results, clusters, svd = _measure(args, threads)
+    if args.json:
+        args.json.write_text(json.dumps({"results": results, "clusters": clusters}))
+    print(f"threads: {threads}")
     _print(results, svd)
     for name, (seconds, ari) in clusters.items():
         print(f"{name}: {seconds:.3f} s, ARI vs known segments {ari:.4f}")

@@ -1,4 +1,4 @@
-"""Aggregation of per-layer Stable Diffusion attention maps (spec §1.4), pure torch on CPU.
+"""Aggregation of per-layer Stable Diffusion attention maps (docs/spec.md §1.4), pure torch on CPU.
 
 The capture (``langseg.models.sd``) yields one head-averaged map per attention layer; this module
 turns them into one self-attention (SA) and one cross-attention (CA) map at the largest layer
@@ -74,8 +74,9 @@ def aggregate_self_attention(maps: Sequence[Tensor]) -> Tensor:
     Per layer (resolution ``r``): the key axis, viewed as ``r`` x ``r``, is upsampled to
     ``R`` x ``R`` (bilinear, ``align_corners=False``, no antialias); rows are divided by their
     sum; the query axis is expanded by nearest indexing (query ``(y, x)`` takes row
-    ``(y//f)*r + x//f``, ``f = R/r``); layers are summed with weights ``r / sum(r)``, in the
-    given order, in float32.
+    ``(y//f)*r + x//f``, ``f = R/r``); layers are summed with weights ``r / sum(r)`` in float32.
+    Layers of one resolution are summed first (in the given order) and expanded once, without
+    any full-size temporary: equal to the per-layer sum up to float32 rounding (summation order).
 
     Args:
         maps: per layer ``(r*r, r*r)`` float tensors, rows = queries, columns = keys.
@@ -93,16 +94,25 @@ def aggregate_self_attention(maps: Sequence[Tensor]) -> Tensor:
     big = max(resolutions)
     n = big * big
     device = maps[0].device
-    out = torch.zeros(n, n, dtype=torch.float32, device=device)
+    # rows expanded from the same low-res query are equal: sum the layers of one resolution at
+    # their own query resolution, then add that sum to every covered output row at once
+    per_res: dict[int, Tensor] = {}
     for m, r, w in zip(maps, resolutions, self_attention_weights(resolutions)):
+        if big % r:
+            raise ValueError(f"resolution {r} does not divide the output resolution {big}")
         layer = m.detach().to(device, torch.float32)
         if r != big:
             layer = F.interpolate(layer.reshape(r * r, 1, r, r), size=(big, big), mode="bilinear",
                                   align_corners=False).reshape(r * r, n)
         layer = layer / layer.sum(dim=1, keepdim=True)
-        if r != big:
-            layer = layer.index_select(0, nearest_query_index(r, big).to(device))
-        out.add_(layer, alpha=w)
+        if r in per_res:
+            per_res[r].add_(layer, alpha=w)
+        else:
+            per_res[r] = layer.mul_(w)
+    out = per_res.pop(big)  # the largest resolution is one of the layers'
+    for r, acc in per_res.items():
+        f = big // r
+        out.view(r, f, r, f, n).add_(acc.view(r, 1, r, 1, n))
     return out
 
 

@@ -1,4 +1,4 @@
-"""Segmentation and image-level metrics (spec §5): confusion-matrix IoU, macro set P/R.
+"""Segmentation and image-level metrics (docs/spec.md §5): confusion-matrix IoU, macro set P/R.
 
 Pure numpy. Conventions of the report's ``RunningScore``: rows = ground truth, columns =
 prediction, GT outside ``[0, n)`` is ignored, IoU of a class absent from both GT and prediction

@@ -1,26 +1,39 @@
-"""Progress reporting for long loops over images (extraction, segmentation).
+"""Progress of long loops over images (extraction, segmentation), drawn by tqdm.
 
-On a terminal :func:`track` shows a tqdm bar. Snakemake and SLURM jobs write to a log file instead,
-where a bar redraws into thousands of carriage returns; there :func:`track` writes plain lines
-(to the stream, or to the job's ``logging.Logger``), one every ``every_percent`` of the work or
-every ``every_seconds`` (whichever comes first), each with the count, rate and time left::
+:func:`track` wraps an iterable in a tqdm counter. On an interactive terminal it is tqdm's usual
+redrawing bar. Anywhere else (a Snakemake or SLURM job whose stderr is a shared terminal, a pipe
+or a log file, where a redrawing bar turns into carriage-return soup and several jobs' bars
+overwrite each other) it writes whole lines, formatted by tqdm::
 
-    extract_gem 003: 6/12 images (50%) | 0.52 images/s | elapsed 11.5s | ETA 11.5s
+    sd_sa 000: 6/12 images (50%) | 0.52 images/s | elapsed 00:11 | ETA 00:11
 
-:func:`job_summary` formats the one-line summary a job logs when it ends. The clock and the stream
-are parameters, so both are testable without waiting or a terminal.
+one when the loop starts, then at most every ``every_seconds`` while items complete, and, from a
+heartbeat thread, also while a single item takes longer than that (the ETA is then recomputed
+from the items done so far), and a last one at the end. Lines go to a stream or to a
+``logging.Logger``; :mod:`langseg.pipeline.logs` sends them both to the job's log and to the
+terminal that runs Snakemake.
+
+:func:`job_summary` formats the one-line summary a job logs when it ends.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import sys
-import time
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import TextIO, TypeVar
 
+from tqdm import tqdm
+
 T = TypeVar("T")
+
+#: Extra attribute set on progress records, so handlers can pick them out (see pipeline.logs).
+PROGRESS_RECORD = "langseg_progress"
+
+_LINE = ("{desc}: {n_fmt}/{total_fmt}{unit} ({percentage:.0f}%) | {rate_noinv_fmt} | "
+         "elapsed {elapsed} | ETA {remaining}")
+_LINE_NO_TOTAL = "{desc}: {n_fmt}{unit} | {rate_noinv_fmt} | elapsed {elapsed}"
 
 
 def track(
@@ -31,52 +44,116 @@ def track(
     stream: TextIO | None = None,
     logger: logging.Logger | None = None,
     unit: str = "images",
-    every_percent: int = 10,
+    count: Callable[[T], int] | None = None,
     every_seconds: float = 30.0,
-    clock: Callable[[], float] = time.monotonic,
 ) -> Iterator[T]:
-    """Yield the items of ``iterable`` and report progress on ``stream``.
+    """Yield the items of ``iterable`` while tqdm reports the progress.
 
     Args:
         iterable: the items; an item counts as done when the loop body asks for the next one.
-        total: number of items expected; ``None`` takes ``len(iterable)`` when it has one (else
-            no percentage and no ETA are shown).
-        desc: what the loop does, e.g. ``"extract_gem 003"``; starts every plain line.
-        stream: where to write; default ``sys.stderr``. A TTY gets a tqdm bar, anything else
-            (a log file, a pipe, ``io.StringIO``) gets plain lines.
-        logger: if given, plain lines go to ``logger.info`` (a job's log) instead of a stream,
-            and there is never a bar; ``stream`` must then be ``None``.
-        unit: plural noun of the items, used in ``"<n> <unit>"`` and ``"<unit>/s"``.
-        every_percent: plain mode: write a line each time another ``every_percent`` % of
-            ``total`` is done, integer in ``[1, 100]``.
-        every_seconds: plain mode: also write a line when this many seconds passed since the
-            last one (> 0); the only trigger when ``total`` is unknown.
-        clock: monotonic clock in seconds (injected by tests).
+        total: number of units expected (images, not batches, when ``count`` is given);
+            ``None`` takes ``len(iterable)`` when it has one and no ``count`` is given (else no
+            percentage and no ETA are shown).
+        desc: what the loop does, e.g. ``"sd_sa 000"``; starts every line.
+        stream: where to write; default ``sys.stderr``. A TTY gets a redrawing tqdm bar, anything
+            else (a log file, a pipe, ``io.StringIO``) gets whole lines.
+        logger: if given, lines go to ``logger.info`` (flagged with the record attribute
+            :data:`PROGRESS_RECORD`) instead of a stream, and there is never a bar; ``stream``
+            must then be ``None``.
+        unit: plural noun of the units, used in ``"<n>/<total> <unit>"`` and ``"<unit>/s"``.
+        count: units in one item (e.g. ``len`` for batches of images); default 1 per item.
+        every_seconds: line mode: the longest silence between two lines while the loop runs
+            (> 0); the bar mode redraws at least this often too.
 
     Returns:
-        An iterator over the same items, in order. A final line is written when it is exhausted.
+        An iterator over the same items, in order (lazy: nothing is drawn before the first
+        ``next``). The final state is written when it is exhausted or closed.
     """
-    if total is None and hasattr(iterable, "__len__"):
+    if total is None and count is None and hasattr(iterable, "__len__"):
         total = len(iterable)  # type: ignore[arg-type]
     if total is not None and total < 0:
         raise ValueError(f"track: total must be >= 0 or None, got {total}")
-    if not 1 <= every_percent <= 100:
-        raise ValueError(f"track: every_percent must be an integer in [1, 100], "
-                         f"got {every_percent}")
-    if every_seconds <= 0:
+    if not every_seconds > 0:
         raise ValueError(f"track: every_seconds must be > 0, got {every_seconds}")
-    if logger is not None:
-        if stream is not None:
-            raise ValueError("track: give a stream or a logger, not both")
-        emit = logger.info
-    else:
-        stream = sys.stderr if stream is None else stream
-        if _is_terminal(stream):
-            from tqdm import tqdm  # only needed on a terminal
+    if logger is not None and stream is not None:
+        raise ValueError("track: give a stream or a logger, not both")
+    return _tracked(iterable, total, desc, stream, logger, unit, count, every_seconds)
 
-            return iter(tqdm(iterable, total=total, desc=desc, file=stream, unit=unit))
-        emit = functools.partial(_write_line, stream)
-    return _plain_lines(iterable, total, desc, emit, unit, every_percent, every_seconds, clock)
+
+def _tracked(iterable, total, desc, stream, logger, unit, count, every_seconds) -> Iterator:
+    """Generator behind :func:`track` (so that the checks above run at call time)."""
+    if logger is None:
+        stream = sys.stderr if stream is None else stream
+    if logger is None and _is_terminal(stream):
+        bar = tqdm(total=total, desc=desc, file=stream, unit=unit, maxinterval=every_seconds)
+    else:
+        if logger is not None:
+            emit = _logger_emit(logger)
+        else:
+            emit = _stream_emit(stream)
+        bar = tqdm(total=total, desc=desc, file=_LineSink(emit), unit=f" {unit}",
+                   bar_format=_LINE if total is not None else _LINE_NO_TOTAL,
+                   mininterval=every_seconds, maxinterval=every_seconds, miniters=1,
+                   smoothing=0)   # rate and ETA from the average over the whole loop
+    heartbeat = _Heartbeat(bar, every_seconds)
+    try:
+        for item in iterable:
+            yield item
+            bar.update(1 if count is None else count(item))
+    finally:
+        heartbeat.stop()
+        bar.close()
+
+
+class _LineSink:
+    """File-like target for tqdm that turns each redraw into one line (duplicates dropped)."""
+
+    def __init__(self, emit: Callable[[str], object]) -> None:
+        self.emit = emit
+        self.last = ""
+
+    def write(self, text: str) -> None:
+        line = " ".join(text.replace("\r", " ").split())
+        if line and line != self.last:
+            self.last = line
+            self.emit(line)
+
+    def flush(self) -> None:
+        pass
+
+
+class _Heartbeat:
+    """Daemon thread that redraws ``bar`` when nothing was drawn for ``every_seconds``."""
+
+    def __init__(self, bar: tqdm, every_seconds: float) -> None:
+        self.bar, self.every = bar, every_seconds
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="langseg-progress", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stopped.wait(self.every / 4):
+            now = self.bar._time()
+            if now - self.bar.last_print_t >= self.every:
+                self.bar.refresh()
+                self.bar.last_print_t = now
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join()
+
+
+def _logger_emit(logger: logging.Logger) -> Callable[[str], None]:
+    def emit(line: str) -> None:
+        logger.info(line, extra={PROGRESS_RECORD: True})
+    return emit
+
+
+def _stream_emit(stream: TextIO) -> Callable[[str], None]:
+    def emit(line: str) -> None:
+        stream.write(line + "\n")
+        stream.flush()
+    return emit
 
 
 def job_summary(name: str, n_images: int, seconds: float, **extra: object) -> str:
@@ -109,62 +186,10 @@ def format_seconds(seconds: float) -> str:
     """Short duration: ``"9.5s"`` below a minute, ``"4m05s"`` below an hour, else ``"2h03m"``."""
     if round(seconds, 1) < 60:
         return f"{seconds:.1f}s"
-    whole = int(round(seconds))
+    whole = round(seconds)
     if whole < 3600:
         return f"{whole // 60}m{whole % 60:02d}s"
     return f"{whole // 3600}h{(whole % 3600) // 60:02d}m"
-
-
-def _plain_lines(
-    iterable: Iterable[T],
-    total: int | None,
-    desc: str,
-    emit: Callable[[str], object],
-    unit: str,
-    every_percent: int,
-    every_seconds: float,
-    clock: Callable[[], float],
-) -> Iterator[T]:
-    """Generator behind the non-terminal mode of :func:`track`."""
-    start = last_time = clock()
-    done = last_done = 0
-    for item in iterable:
-        yield item
-        done += 1
-        now = clock()
-        if _step(done, total, every_percent) > _step(last_done, total, every_percent) or (
-            now - last_time >= every_seconds
-        ):
-            emit(_progress_line(desc, done, total, now - start, unit))
-            last_time, last_done = now, done
-    if done != last_done or done == 0:
-        emit(_progress_line(desc, done, total, clock() - start, unit))
-
-
-def _write_line(stream: TextIO, line: str) -> None:
-    stream.write(line + "\n")
-    stream.flush()
-
-
-def _step(done: int, total: int | None, every_percent: int) -> int:
-    """Index of the ``every_percent`` band that ``done`` of ``total`` has reached (0 if unknown)."""
-    if not total:
-        return 0
-    return (done * 100 // total) // every_percent
-
-
-def _progress_line(desc: str, done: int, total: int | None, elapsed: float, unit: str) -> str:
-    """``"<desc>: 6/12 images (50%) | 0.52 images/s | elapsed 11.5s | ETA 11.5s"``."""
-    if total:
-        count = f"{done}/{total} {unit} ({done * 100 // total}%)"
-    else:
-        count = f"{done} {unit}"
-    if elapsed > 0 and done > 0:
-        rate = f"{done / elapsed:.3g} {unit}/s"
-        eta = format_seconds(elapsed * (total - done) / done) if total else "?"
-    else:
-        rate, eta = f"? {unit}/s", "?"
-    return f"{desc}: {count} | {rate} | elapsed {format_seconds(elapsed)} | ETA {eta}"
 
 
 def _is_terminal(stream: TextIO) -> bool:

@@ -98,3 +98,31 @@ def proxy_cosines(
     cls = np.asarray(segment_classes)[patch_seg]
     np.put_along_axis(cos, cls[None], np.take_along_axis(cos, cls[None], 0) + margin, axis=0)
     return cos.astype(np.float32)
+
+
+# Harder SA scenes for choosing the SA codec (benchmarks/bench_cache.py --set hard): a dense
+# noisy floor (large logit noise: every entry's low bits are random, which compresses badly),
+# many small segments, and both ends of peakedness (near-uniform rows as in random-weight
+# networks; very peaked rows). name -> proxy_self_attention arguments. Every entry stays > 0 in
+# float32 at size 64 (locality >= 8), as in real attention, whose softmax never gives exact 0.
+HARD_SCENES: dict[str, dict] = {
+    "flat-noisy": {"n_segments": 8, "peak": 2.0, "locality": 16.0, "noise": 1.0},
+    "peaked-noisy": {"n_segments": 8, "peak": 12.0, "locality": 8.0, "noise": 1.0},
+    "small-segments": {"n_segments": 60, "peak": 6.0, "locality": 8.0, "noise": 1.0},
+    "dense-floor": {"n_segments": 20, "peak": 6.0, "locality": 8.0, "noise": 1.5},
+    "near-uniform": {"n_segments": 12, "peak": 1.0, "locality": 32.0, "noise": 0.3},
+    "sharp-small": {"n_segments": 80, "peak": 14.0, "locality": 8.0, "noise": 1.2},
+}
+
+
+def hard_scene(name: str, size: int = 64, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """One scene of :data:`HARD_SCENES`: ``(segments (size, size) int64, sa (N, N) float32)``.
+
+    Raises:
+        ValueError: ``name`` is not a scene (the message lists them).
+    """
+    if name not in HARD_SCENES:
+        raise ValueError(f"unknown hard scene {name!r}; scenes: {', '.join(HARD_SCENES)}")
+    args = dict(HARD_SCENES[name])
+    segments = segment_map(size, args.pop("n_segments"), seed=seed)
+    return segments, proxy_self_attention(segments, seed=seed, **args)

@@ -1,4 +1,6 @@
-"""Aggregation formulas of langseg.attention on small hand-made maps (spec §1.4, §3.2)."""
+"""Aggregation formulas of langseg.attention on small hand-made maps (docs/spec.md §1.4, §3.2)."""
+
+import math
 
 import pytest
 import torch
@@ -134,3 +136,36 @@ def test_invalid_inputs_are_rejected():
         aggregate_cross_attention([torch.rand(4, 3), torch.rand(16, 2)])
     with pytest.raises(ValueError, match="expected SA"):
         gt_aggregation(torch.rand(4, 4), torch.rand(3, 2))
+
+
+def _naive_sa_float64(maps):
+    """Reference: every layer upsampled, normalised and expanded to full size, summed in
+    float64 in the given order (the definition before per-resolution grouping)."""
+    big = max(math.isqrt(m.shape[0]) for m in maps)
+    total = sum(math.isqrt(m.shape[0]) for m in maps)
+    out = torch.zeros(big * big, big * big, dtype=torch.float64)
+    for m in maps:
+        r = math.isqrt(m.shape[0])
+        layer = torch.nn.functional.interpolate(m.double().reshape(r * r, 1, r, r), size=(big, big),
+                                                mode="bilinear", align_corners=False)
+        layer = layer.reshape(r * r, -1)
+        layer = layer / layer.sum(1, keepdim=True)
+        f = big // r
+        rows = [(y // f) * r + x // f for y in range(big) for x in range(big)]
+        out += layer[rows] * r / total
+    return out
+
+
+def test_sa_grouped_by_resolution_equals_the_per_layer_sum():
+    gen = torch.Generator().manual_seed(0)
+    maps = []
+    for r in (8, 4, 4, 2, 8, 4, 2, 1, 8):  # interleaved resolutions, as in the UNet
+        m = torch.rand(r * r, r * r, generator=gen) ** 4
+        maps.append(m / m.sum(1, keepdim=True))
+    copies = [m.clone() for m in maps]
+    out = aggregate_self_attention(maps)
+    assert out.dtype == torch.float32 and out.shape == (64, 64)
+    assert torch.allclose(out.double(), _naive_sa_float64(maps), rtol=1e-5, atol=1e-8)
+    assert all(torch.equal(m, c) for m, c in zip(maps, copies))  # inputs untouched
+    with pytest.raises(ValueError, match="does not divide"):
+        aggregate_self_attention([torch.full((9, 9), 1 / 9), torch.full((16, 16), 1 / 16)])

@@ -61,7 +61,8 @@ def test_fp16_keeps_entries_below_the_smallest_subnormal_positive():
 
 
 def test_decode_tables_are_increasing_and_end_at_one():
-    for codec in (SACodec.U8_ROWMAX, SACodec.U8_SQRT, SACodec.U8_POW06):
+    for codec in (SACodec.U8_ROWMAX, SACodec.U8_SQRT, SACodec.U8_POW06, SACodec.U8_POW075,
+                  SACodec.U8_POW1):
         table = decode_table(codec)
         assert table[0] == 0 and table[-1] == pytest.approx(1.0)
         assert np.all(np.diff(table) > 0)
@@ -70,9 +71,9 @@ def test_decode_tables_are_increasing_and_end_at_one():
 # per-row error bound as a fraction of the row maximum: half a quantisation step (fp16: 2^-11
 # relative; u8-rowmax: 1/510; u8-sqrt: 2 sqrt(x) * 0.5/254 <= 1/254; u8-pow0.6:
 # (1/0.6) x^(2/3) * 0.5/254 <= 1/305) plus the row-sum change undone by the renormalisation
-# (largest for u8-rowmax, which drops the tail)
+# (largest for u8-rowmax, which drops the tail, and for u8-pow1, whose tail is as coarse)
 ERROR_BOUND = {SACodec.FP16_ZSTD: 1e-3, SACodec.U8_ROWMAX: 0.012, SACodec.U8_SQRT: 0.006,
-               SACodec.U8_POW06: 0.006}
+               SACodec.U8_POW06: 0.006, SACodec.U8_POW075: 0.009, SACodec.U8_POW1: 0.015}
 
 
 @pytest.mark.parametrize("codec", list(SACodec))
@@ -105,7 +106,8 @@ def test_codec_names():
     assert SACodec.parse("default") is DEFAULT_SA_CODEC
     assert SACodec.parse("u8-rowmax") is SACodec.U8_ROWMAX
     with pytest.raises(ValueError, match="unknown SA codec 'fp32-raw'; allowed: default, "
-                                         "fp16-zstd, u8-rowmax, u8-sqrt, u8-pow0.6"):
+                                         "fp16-zstd, u8-rowmax, u8-sqrt, u8-pow0.6, "
+                                         "u8-pow0.75, u8-pow1"):
         SACodec.parse("fp32-raw")
     with pytest.raises(ValueError, match="allowed"):
         encode_sa(np.eye(2, dtype=np.float32), "bf16")
@@ -139,3 +141,93 @@ def test_float16_rounding_matches_numpy_except_the_kept_support():
     # 2^-25 is a tie between 0 and 2^-24: numpy rounds to even (0), we keep it positive;
     # 3 * 2^-25 ties between 2^-24 (odd) and 2^-23 (even): 2^-23, bit pattern 2
     np.testing.assert_array_equal(ours[-5:].view(np.uint16), [0, 1, 2, 0x0400, 0x3C00])
+
+
+COMPANDED = {SACodec.U8_SQRT: 0.5, SACodec.U8_POW06: 0.6, SACodec.U8_POW075: 0.75,
+             SACodec.U8_POW1: 1.0}
+
+
+@pytest.mark.parametrize("codec", list(COMPANDED))
+def test_code_thresholds_are_the_exact_code_boundaries(codec):
+    from langseg.cache.codecs import code_thresholds
+
+    thresholds = code_thresholds(codec).astype(np.float64)
+    below = np.nextafter(code_thresholds(codec), np.float32(0)).astype(np.float64)
+
+    def code(x):  # float64 reference, exact at the ties 1/16, 9/16 (sqrt) and 1/4, 3/4 (linear)
+        return np.rint(254 * x ** COMPANDED[codec])
+
+    np.testing.assert_array_equal(code(thresholds), np.arange(1, 255))
+    np.testing.assert_array_equal(code(below), np.arange(0, 254))
+
+
+def test_companded_encoding_by_hand_at_a_boundary():
+    from langseg.cache.codecs import code_thresholds
+
+    t = code_thresholds(SACodec.U8_POW1)[127 - 1]  # smallest ratio with code 127: 253 / 508
+    assert t == np.float32(253 / 508) or t == np.nextafter(np.float32(253 / 508), np.float32(1))
+    row = np.float32([1.0, t, np.nextafter(t, np.float32(0)), 0.0])
+    sa = _rolled(list(row / row.sum(dtype=np.float32)))
+    encoded = encode_sa(sa, SACodec.U8_POW1)
+    # ratios differ from ``row`` by the division's rounding; codes: 254 + 1, 127 + 1, 126 + 1, 0
+    ratio = sa[0] / sa[0].max()
+    assert encoded.values[0, 0] == 255 and encoded.values[0, 3] == 0
+    assert set(encoded.values[0, 1:3]) <= {127, 128} and ratio[1] > ratio[2]
+
+
+def _torch_encoded(sa: np.ndarray, codec: SACodec):
+    import torch
+
+    from langseg.cache.codecs import encode_sa_tensor
+
+    values, scale = encode_sa_tensor(torch.from_numpy(sa), codec)
+    return values.numpy(), None if scale is None else scale.numpy()
+
+
+@pytest.mark.parametrize("codec", list(SACodec))
+def test_torch_encoding_is_byte_identical_to_numpy(codec, proxy_sa):
+    rng = np.random.default_rng(3)
+    # a floor spanning every code and the fp16 subnormal range, exact zeros, ratios at thresholds
+    raw = (10.0 ** rng.uniform(-12, 0, (256, 256))).astype(np.float32)
+    raw[rng.random((256, 256)) < 0.05] = 0
+    raw[:, 0] = 1.0
+    if codec in COMPANDED:
+        from langseg.cache.codecs import code_thresholds
+
+        raw[:4, 1:255] = code_thresholds(codec)  # row max 1: ratio == threshold exactly
+    for sa in (proxy_sa, raw / raw.sum(axis=1, keepdims=True, dtype=np.float32)):
+        expected = encode_sa(sa, codec)
+        values, scale = _torch_encoded(sa, codec)
+        assert values.dtype == expected.values.dtype
+        np.testing.assert_array_equal(values.view(np.uint8), expected.values.view(np.uint8))
+        if expected.row_scale is None:
+            assert scale is None
+        else:
+            np.testing.assert_array_equal(scale, expected.row_scale)
+
+
+def test_torch_encoding_of_a_batch_equals_one_map_at_a_time(proxy_sa):
+    import torch
+
+    from langseg.cache.codecs import encode_sa_tensor
+
+    batch = np.stack([proxy_sa, proxy_sa[::-1, ::-1].copy()])
+    values, scale = encode_sa_tensor(torch.from_numpy(batch), DEFAULT_SA_CODEC)
+    for b in range(2):
+        expected = encode_sa(batch[b], DEFAULT_SA_CODEC)
+        np.testing.assert_array_equal(values[b].numpy(), expected.values)
+        np.testing.assert_array_equal(scale[b].numpy(), expected.row_scale)
+
+
+@pytest.mark.parametrize("bad, message", [
+    (np.ones((2, 3), np.float32) / 3, "square"),
+    (np.array([[1.0, np.nan], [0.0, 1.0]], np.float32), "finite and non-negative"),
+    (np.array([[0.5, 0.4], [0.0, 1.0]], np.float32), "off by 0.1"),
+])
+def test_invalid_sa_tensor_is_refused(bad, message):
+    import torch
+
+    from langseg.cache.codecs import encode_sa_tensor
+
+    with pytest.raises(ValueError, match=message):
+        encode_sa_tensor(torch.from_numpy(bad), SACodec.U8_POW06)

@@ -1,4 +1,4 @@
-"""Method 2 AGG formula with ca_norm and the min-max |min| quirk (spec §3.2, §7.22)."""
+"""Method 2 AGG formula with ca_norm and the min-max |min| quirk (docs/spec.md §3.2, §7.22)."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""DiffSeg clustering as ported (spec §3.3): grid, KL, merges, refinement, proxy recovery."""
+"""DiffSeg clustering as ported (docs/spec.md §3.3): grid, KL, merges, refinement, proxies."""
 
 import numpy as np
 import pytest

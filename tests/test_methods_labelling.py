@@ -1,4 +1,4 @@
-"""Method 3 labelling: argmax of the cluster-mean probabilities (spec §3.3, label_clusters)."""
+"""Method 3 labelling: argmax of the cluster-mean probabilities (docs/spec.md §3.3)."""
 
 import numpy as np
 import pytest

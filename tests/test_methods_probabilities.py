@@ -1,4 +1,4 @@
-"""CA_CLIP probabilities, VOC background rule, GT channel filter (spec §2, §3.1, §3.6)."""
+"""CA_CLIP probabilities, VOC background rule, GT filter (docs/spec.md §2, §3.1, §3.6)."""
 
 import numpy as np
 import pytest

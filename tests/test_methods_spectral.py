@@ -1,4 +1,4 @@
-"""SpecClust (spec §3.4): bipartite normalisation, solvers agree, proxy segments recovered."""
+"""SpecClust (docs/spec.md §3.4): bipartite normalisation, solvers agree, proxies recovered."""
 
 import dataclasses
 

@@ -31,7 +31,7 @@ def _ln(x, sd, prefix):
 
 
 def _explicit_gem(sd, pixels, n_layers, depth, heads, grid):
-    """GEM written out from state_dict tensors with plain torch ops (spec gem_diffseg §1.2)."""
+    """GEM written out from state_dict tensors with plain torch ops (docs/spec.md §2)."""
     patch = sd["conv1.weight"]
     x = F.conv2d(pixels, patch, stride=patch.shape[-1])  # (B, C, g, g)
     b, c = x.shape[:2]

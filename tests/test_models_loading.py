@@ -46,7 +46,7 @@ def test_sd_folder_missing_parts(sd_folder, tmp_path):
     partial = tmp_path / "partial"
     partial.mkdir()
     (partial / "vae").symlink_to(sd_folder / "vae")
-    with pytest.raises(FileNotFoundError, match=r"lacks unet/.*huggingface-cli download"):
+    with pytest.raises(FileNotFoundError, match=r"lacks unet/.*hf download stable-diffusion-v1-5/stable-diffusion-v1-5"):
         load_sd(Preset.REAL, sd_path=partial, device="cpu")
     with pytest.raises(FileNotFoundError, match="models.sd_path"):
         check_weights(Preset.REAL, None, None)
@@ -56,6 +56,17 @@ def test_sd_folder_missing_parts(sd_folder, tmp_path):
     ckpt.write_bytes(b"x")
     with pytest.raises(FileNotFoundError, match="sd_config"):
         check_weights(Preset.REAL, ckpt, None)
+
+
+def test_every_missing_weight_in_one_message(tmp_path):
+    with pytest.raises(FileNotFoundError) as info:
+        check_weights(Preset.REAL, tmp_path / "no_sd", tmp_path / "no_clip.pt")
+    message = str(info.value)
+    assert f"SD 1.5 weights not found at {tmp_path / 'no_sd'}" in message
+    assert f"MetaCLIP checkpoint not found at {tmp_path / 'no_clip.pt'}" in message
+    assert "hf download stable-diffusion-v1-5/stable-diffusion-v1-5 --include" in message
+    assert "hf download timm/vit_base_patch16_clip_224.metaclip_400m" in message
+    assert "huggingface-cli" not in message and "runwayml" not in message
 
 
 def test_random_presets_need_no_weights():

@@ -97,7 +97,7 @@ def test_capture_output_equals_default_processors(tiny_sd):
 
 
 def test_noise_follows_scaled_linear_schedule(tiny_sd):
-    # alpha_bar_100 = 0.894223 (scaled_linear 0.00085..0.012, 1000 steps, spec mlstack §5)
+    # alpha_bar_100 = 0.894223 (scaled_linear 0.00085..0.012, 1000 steps, docs/spec.md §1.2)
     z0 = torch.ones(2, 4, 8, 8)
     noisy, steps = noisy_latents(tiny_sd, z0, 100, seed=3)
     eps = torch.randn(4, 8, 8, generator=torch.Generator().manual_seed(3))

@@ -1,23 +1,25 @@
-"""Tests of langseg.progress: plain log lines with rate and ETA, tqdm on a TTY, job summaries."""
+"""Tests of langseg.progress: tqdm lines with rate and ETA, a bar on a TTY, job summaries."""
 
 from __future__ import annotations
 
 import io
 import logging
+import threading
 
 import pytest
+import tqdm.std
 
-from langseg.progress import format_seconds, job_summary, track
+from langseg.progress import PROGRESS_RECORD, format_seconds, job_summary, track
 
 
 class FakeClock:
-    """Returns the given times in order, one per call."""
+    """A clock that stands still until the test advances it."""
 
-    def __init__(self, *times: float) -> None:
-        self.times = list(times)
+    def __init__(self) -> None:
+        self.now = 1000.0
 
     def __call__(self) -> float:
-        return self.times.pop(0)
+        return self.now
 
 
 class FakeTerminal(io.StringIO):
@@ -25,56 +27,69 @@ class FakeTerminal(io.StringIO):
         return True
 
 
-def test_plain_lines_every_half_with_rate_and_eta():
+@pytest.fixture
+def clock(monkeypatch) -> FakeClock:
+    fake = FakeClock()
+    monkeypatch.setattr(tqdm.std, "time", fake)   # tqdm reads its clock from tqdm.std.time
+    return fake
+
+
+def test_lines_at_start_every_30_s_and_at_end(clock):
     stream = io.StringIO()
-    # clock: start 0, then 2, 4, 6, 8 after items 1..4; every_percent=50 -> lines after item 2
-    # (50 %) and item 4 (100 %). After 2 items at 4 s: rate 2/4 = 0.5/s, ETA 4 s * 2 left / 2 = 4 s.
-    # After 4 at 8 s: rate 4/8 = 0.5/s, ETA 0 s.
-    items = list(track(range(4), total=4, desc="x", stream=stream, every_percent=50,
-                       clock=FakeClock(0, 2, 4, 6, 8)))
-    assert items == [0, 1, 2, 3]
+    # 4 items of 10 s each, every_seconds=30: a line at the start, after item 3 (30 s since the
+    # last line) and at the end. After 3 items in 30 s: 3/30 = 0.10 images/s, ETA 1 / 0.1 = 10 s.
+    # At the end: 4 in 40 s = 0.10 images/s, ETA 0.
+    out = []
+    for item in track(range(4), desc="sd_sa 000", stream=stream, every_seconds=30):
+        out.append(item)
+        clock.now += 10
+    assert out == [0, 1, 2, 3]
     assert stream.getvalue().splitlines() == [
-        "x: 2/4 images (50%) | 0.5 images/s | elapsed 4.0s | ETA 4.0s",
-        "x: 4/4 images (100%) | 0.5 images/s | elapsed 8.0s | ETA 0.0s",
+        "sd_sa 000: 0/4 images (0%) | ? images/s | elapsed 00:00 | ETA ?",
+        "sd_sa 000: 3/4 images (75%) | 0.10 images/s | elapsed 00:30 | ETA 00:10",
+        "sd_sa 000: 4/4 images (100%) | 0.10 images/s | elapsed 00:40 | ETA 00:00",
     ]
 
 
-def test_plain_lines_by_time_when_total_unknown():
+def test_batches_count_their_images(clock):
     stream = io.StringIO()
-    # generator: no len, no total -> only the 30 s trigger and the final line.
-    # clock: start 0; item 1 at 10 (no line), item 2 at 40 (40 - 0 >= 30: line, 2/40 = 0.05/s),
-    # item 3 at 45 (5 s since last line: none), end at 80: 3/80 = 0.0375/s, elapsed 1m20s.
-    gen = (c for c in "abc")
-    out = list(track(gen, desc="g", stream=stream, clock=FakeClock(0, 10, 40, 45, 80)))
-    assert out == ["a", "b", "c"]
-    assert stream.getvalue().splitlines() == [
-        "g: 2 images | 0.05 images/s | elapsed 40.0s | ETA ?",
-        "g: 3 images | 0.0375 images/s | elapsed 1m20s | ETA ?",
-    ]
-
-
-def test_default_ten_percent_lines_and_total_from_len():
-    stream = io.StringIO()
-    clock = FakeClock(*range(21))  # start 0, item k done at k s
-    list(track(list(range(20)), desc="seg", stream=stream, unit="shards", clock=clock))
+    batches = [[0, 1], [2, 3], [4]]
+    # every_seconds=1 and 5 s per batch: a line after every batch; 2 images in 5 s = 0.40/s,
+    # ETA 3 / 0.4 = 7.5 s -> "00:07"
+    for _ in track(batches, total=5, count=len, desc="b", stream=stream, every_seconds=1):
+        clock.now += 5
     lines = stream.getvalue().splitlines()
-    # 20 items, a line every 10 % = every 2 items -> 10 lines, the first after item 2 at 2 s.
-    assert len(lines) == 10
-    assert lines[0] == "seg: 2/20 shards (10%) | 1 shards/s | elapsed 2.0s | ETA 18.0s"
-    assert all("shards/s" in line and "ETA" in line for line in lines)
+    assert lines[1] == "b: 2/5 images (40%) | 0.40 images/s | elapsed 00:05 | ETA 00:07"
+    assert lines[-1] == "b: 5/5 images (100%) | 0.33 images/s | elapsed 00:15 | ETA 00:00"
+    assert len(lines) == 4
 
 
-def test_short_iterable_writes_final_line():
+def test_unknown_total_has_no_eta(clock):
     stream = io.StringIO()
-    # total says 10 but only 1 item comes: 10 % reached after item 1 -> line; no duplicate at end.
-    list(track(iter([7]), total=10, desc="s", stream=stream, clock=FakeClock(0, 5)))
-    assert stream.getvalue() == "s: 1/10 images (10%) | 0.2 images/s | elapsed 5.0s | ETA 45.0s\n"
+    for _ in track((c for c in "abc"), desc="g", stream=stream, every_seconds=1):
+        clock.now += 2
+    # 3 items in 6 s: 0.50/s
+    assert stream.getvalue().splitlines()[-1] == "g: 3 images | 0.50 images/s | elapsed 00:06"
+    assert "ETA" not in stream.getvalue()
 
 
-def test_empty_iterable_reports_zero():
-    stream = io.StringIO()
-    assert list(track([], desc="e", stream=stream, clock=FakeClock(0, 0))) == []
-    assert stream.getvalue() == "e: 0 images | ? images/s | elapsed 0.0s | ETA ?\n"
+def test_heartbeat_writes_while_one_item_runs_long():
+    # The body of the first item blocks until a line beyond the initial one was written: only
+    # the heartbeat thread can write it (no item completes meanwhile). Bounded wait, no timing.
+    written = threading.Event()
+    lines: list[str] = []
+
+    class Stream(io.StringIO):
+        def write(self, text):
+            lines.append(text)
+            if len(lines) >= 2:
+                written.set()
+            return len(text)
+
+    for _ in track(range(2), desc="slow", stream=Stream(), every_seconds=0.05):
+        assert written.wait(timeout=30), lines
+        break
+    assert lines[1].startswith("slow: 0/2 images (0%)"), lines
 
 
 def test_track_is_lazy():
@@ -85,8 +100,9 @@ def test_track_is_lazy():
             consumed.append(i)
             yield i
 
-    it = track(gen(), total=3, desc="l", stream=io.StringIO(), clock=FakeClock(0, 1, 2, 3, 4))
-    assert consumed == []
+    stream = io.StringIO()
+    it = track(gen(), total=3, desc="l", stream=stream)
+    assert consumed == [] and stream.getvalue() == ""
     assert next(it) == 0 and consumed == [0]
 
 
@@ -99,12 +115,32 @@ def test_terminal_gets_tqdm_bar():
 
 @pytest.mark.parametrize("kwargs, match", [
     ({"total": -1}, "total must be >= 0"),
-    ({"every_percent": 0}, "every_percent"),
     ({"every_seconds": 0}, "every_seconds"),
+    ({"logger": logging.getLogger("x"), "stream": io.StringIO()}, "not both"),
 ])
 def test_track_rejects_bad_settings(kwargs, match):
     with pytest.raises(ValueError, match=match):
-        track([1], desc="d", stream=io.StringIO(), **kwargs)
+        track([1], desc="d", **kwargs)
+
+
+def test_lines_go_to_the_logger_flagged_as_progress(clock):
+    records: list[logging.LogRecord] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            records.append(record)
+
+    log = logging.getLogger("langseg.test_progress")
+    log.setLevel(logging.INFO)
+    log.addHandler(Collect())
+    log.propagate = False
+    for _ in track(["a", "b"], desc="j", logger=log):
+        clock.now += 1
+    # 2 items in 2 s: 1.00/s
+    assert [r.getMessage() for r in records] == [
+        "j: 0/2 images (0%) | ? images/s | elapsed 00:00 | ETA ?",
+        "j: 2/2 images (100%) | 1.00 images/s | elapsed 00:02 | ETA 00:00"]
+    assert all(getattr(r, PROGRESS_RECORD) for r in records)
 
 
 def test_job_summary_format():
@@ -137,21 +173,24 @@ def test_format_seconds(seconds, text):
     assert format_seconds(seconds) == text
 
 
-def test_lines_go_to_the_logger():
-    records: list[str] = []
+def test_job_logging_sends_progress_to_stderr_and_everything_to_the_log(tmp_path, capsys, clock):
+    from langseg.pipeline.logs import job_logging
 
-    class Collect(logging.Handler):
-        def emit(self, record):
-            records.append(record.getMessage())
-
-    log = logging.getLogger("langseg.test_progress")
-    log.setLevel(logging.INFO)
-    log.addHandler(Collect())
-    log.propagate = False
-    # 2 items, every 50 %: lines after item 1 (1 s: 1/s, ETA 1 s) and item 2 (2 s, ETA 0 s).
-    assert list(track(["a", "b"], desc="j", logger=log, every_percent=50,
-                      clock=FakeClock(0, 1, 2))) == ["a", "b"]
-    assert records == ["j: 1/2 images (50%) | 1 images/s | elapsed 1.0s | ETA 1.0s",
-                       "j: 2/2 images (100%) | 1 images/s | elapsed 2.0s | ETA 0.0s"]
-    with pytest.raises(ValueError, match="not both"):
-        track([1], desc="j", logger=log, stream=io.StringIO())
+    log_path = tmp_path / "logs" / "extract_gem" / "demo" / "val" / "000.log"
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        with job_logging(log_path, "extract_gem") as log:
+            log.info("loading models")
+            for _ in track(range(2), desc="gem 000", logger=log):
+                clock.now += 3
+    finally:
+        root.handlers[:], root.level = saved
+    err = capsys.readouterr().err.splitlines()
+    # 2 images in 6 s: 0.33/s
+    assert err == [("[extract_gem/demo/val/000] gem 000: 0/2 images (0%) | ? images/s | "
+                    "elapsed 00:00 | ETA ?"),
+                   ("[extract_gem/demo/val/000] gem 000: 2/2 images (100%) | 0.33 images/s | "
+                    "elapsed 00:06 | ETA 00:00")]
+    text = log_path.read_text()
+    assert "loading models" in text and "gem 000: 2/2 images (100%)" in text

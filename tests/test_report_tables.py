@@ -49,9 +49,9 @@ def results():
 
 
 # Table 2 of the report, transcribed: method, GT class, GT cluster.
-REPORT_TABLE2 = [("GEM", "X", "X"), ("GEMW", "✓", "X"), ("AggGEM", "X", "X"),
-                 ("AggSD", "✓", "X"), ("AggGEMW", "✓", "X"), ("DiffSegClust", "X", "X"),
-                 ("SpecClust", "X", "X"), ("GTClust", "X", "✓")]
+REPORT_TABLE2 = [("GEM", "✗", "✗"), ("GEMW", "✓", "✗"), ("AggGEM", "✗", "✗"),
+                 ("AggSD", "✓", "✗"), ("AggGEMW", "✓", "✗"), ("DiffSegClust", "✗", "✗"),
+                 ("SpecClust", "✗", "✗"), ("GTClust", "✗", "✓")]
 
 
 def test_table2_has_report_rows_marks_and_percent(results):
@@ -132,7 +132,7 @@ def test_table4_two_datasets_of_one_kind_need_a_choice(results):
         table_benchmark(results)
     frame = table_benchmark(results, datasets=["demo"]).frame
     assert frame.set_index("Method").loc["GEM (our impl.)", "VOC"] == "10.0"
-    assert frame.set_index("Method").loc["GEM (our impl.)", "Backbone"] == "tiny-clip"
+    assert frame.set_index("Method").loc["GEM (our impl.)", "Backbone"] == "CLIP: tiny-clip"
 
 
 def test_summary_and_class_iou(results):
@@ -200,15 +200,24 @@ def test_write_table_round_trips(results, tmp_path):
     pd.testing.assert_series_equal(back["VOC"], table.frame["VOC"])
     assert paths[0].read_text(encoding="utf-8").splitlines()[-1] == "# " + table.caption
     markdown = paths[1].read_text(encoding="utf-8").splitlines()
-    assert markdown[0] == "| Method | GT class | GT cluster | VOC | Context |"
-    assert markdown[1] == "|---|---|---|---:|---:|"
-    assert markdown[2] == "| GEM | X | X | 55.8 | 36.5 |"
-    assert markdown[4] == "| AggGEM | X | X | - | 37.8 |"
+    # pipe table with cells padded to the column width, numbers right-aligned (---:)
+    cells = [[cell.strip() for cell in line.strip("|").split("|")] for line in markdown[:10]]
+    assert cells[0] == ["Method", "GT class", "GT cluster", "VOC", "Context"]
+    assert [c.startswith(":") for c in cells[1]] == [True, True, True, False, False]
+    assert [c.endswith(":") for c in cells[1]] == [False, False, False, True, True]
+    assert cells[2] == ["GEM", "✗", "✗", "55.8", "36.5"]
+    assert cells[4] == ["AggGEM", "✗", "✗", "-", "37.8"]
+    assert len({len(line) for line in markdown[:10]}) == 1      # aligned columns
     assert len(markdown) == 2 + 8 + 2 and markdown[-1] == table.caption
-    latex = paths[2].read_text(encoding="utf-8")
+    latex = paths[2].read_text(encoding="utf-8").splitlines()
     assert r"\begin{tabular}{lllrr}" in latex and r"\end{tabular}" in latex
-    assert r"GEMW & \checkmark{} & X & 61.1 & - \\" in latex
-    assert r"\caption{Ablation (report Table 2): mIoU (\%)" in latex
+    # booktabs rules around header and body, no \hline
+    rules = [line for line in latex if line.startswith(("\\toprule", "\\midrule", "\\bottomrule",
+                                                        "\\hline"))]
+    assert rules == [r"\toprule", r"\midrule", r"\bottomrule"]
+    assert latex[latex.index(r"\toprule") + 1] == r"Method & GT class & GT cluster & VOC & Context \\"
+    assert r"GEMW & \checkmark{} & $\times$ & 61.1 & - \\" in latex
+    assert any(line.startswith(r"\caption{Ablation (report Table 2): mIoU (\%)") for line in latex)
 
 
 def test_write_table_refuses_hash_in_cells(tmp_path):

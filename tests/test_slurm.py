@@ -9,8 +9,15 @@ Two kinds of tests:
   cache) runs once locally and once with ``snakemake --profile profiles/slurm tables`` in two
   copies of the workflow under a temporary folder; the assertions read SLURM's own records
   (``scontrol -o show job``, kept for MinJobAge, and the jobcomp file) and compare the tables.
-  They are skipped, with the reason, when ``sinfo`` is absent or the cluster is not up;
-  start it with ``SLURM_CI_INSTALL=1 bash .ci/start_slurm.sh``.
+
+The cluster tests submit jobs, so they run ONLY on a cluster named on purpose: the environment
+variable ``LANGSEG_TEST_SLURM_CLUSTER`` must hold the ``ClusterName`` of the cluster that answers
+(``.ci/start_slurm.sh`` prints ``export LANGSEG_TEST_SLURM_CLUSTER=ci`` and ``.ci/run`` sets it).
+Without it they are skipped before any SLURM command runs, whatever cluster is reachable; with it
+they fail (not skip) if that cluster is not the one answering or stops answering. Every wait is
+bounded: a SLURM client call 15 s, a workflow run ``RUN_TIMEOUT_S``, and the SLURM run is stopped
+as soon as the named cluster stops answering. ``test_no_submission_without_cluster_variable``
+checks the guard with fake SLURM commands that record their calls.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -35,7 +43,11 @@ GPU_RULES = ("extract_sd_attention", "extract_sd_gt", "extract_gem")
 # diffsegclust <- extract_sd_attention
 CI_METHODS = ["gem", "aggsd", "diffsegclust"]
 CI_SPLIT = "train"
-RUN_TIMEOUT_S = 1200
+CLUSTER_VARIABLE = "LANGSEG_TEST_SLURM_CLUSTER"
+RUN_TIMEOUT_S = 900        # one workflow run (about 3-6 min on a loaded 2-core CI machine)
+CLIENT_TIMEOUT_S = 15      # one sinfo/scontrol call
+LIVENESS_EVERY_S = 30      # how often the SLURM run checks that the cluster still answers
+SLURM_COMMANDS = ("sbatch", "squeue", "sinfo", "scontrol", "sacct", "sacctmgr", "scancel", "srun")
 # the repository parts a workflow run needs (the package itself is installed)
 COPIED = ("Snakefile", "config.yaml", "workflow", "profiles")  # what a run needs besides langseg
 
@@ -132,22 +144,77 @@ def _dry_run_resources(log: str) -> dict[str, dict[str, str]]:
     return found
 
 
-def _cluster_problem() -> str | None:
-    """Why the cluster tests cannot run here, or None when a cluster with cpu+gpu is up."""
+def _requested_cluster() -> str | None:
+    """The cluster named in ``LANGSEG_TEST_SLURM_CLUSTER``, or None (then nothing may submit)."""
+    return os.environ.get(CLUSTER_VARIABLE, "").strip() or None
+
+
+def _slurm_client(*args: str) -> subprocess.CompletedProcess:
+    """Run a SLURM client command, bounded by CLIENT_TIMEOUT_S (raises TimeoutExpired)."""
+    return subprocess.run(list(args), capture_output=True, text=True, timeout=CLIENT_TIMEOUT_S,
+                          check=False)
+
+
+def _cluster_problem(name: str) -> str | None:
+    """Why the cluster NAME cannot run the tests, or None when it answers with cpu+gpu usable."""
     if shutil.which("sinfo") is None or shutil.which("sbatch") is None:
         return "SLURM client not installed (run: SLURM_CI_INSTALL=1 bash .ci/start_slurm.sh)"
     try:
-        out = subprocess.run(["sinfo", "-h", "-o", "%R %T"], capture_output=True, text=True,
-                             timeout=15, check=False)
+        config = _slurm_client("scontrol", "show", "config")
+        out = _slurm_client("sinfo", "-h", "-o", "%R %T")
     except subprocess.TimeoutExpired:
-        return "sinfo timed out: slurmctld not answering (run: bash .ci/start_slurm.sh)"
-    if out.returncode != 0:
-        return f"SLURM cluster not up ({out.stderr.strip()}); run: bash .ci/start_slurm.sh"
+        return "slurmctld not answering within 15 s (run: bash .ci/start_slurm.sh)"
+    if config.returncode != 0 or out.returncode != 0:
+        return f"SLURM cluster not up ({(config.stderr + out.stderr).strip()})"
+    answering = re.search(r"^ClusterName\s*=\s*(\S+)", config.stdout, re.MULTILINE)
+    if answering is None or answering.group(1) != name:
+        found = answering.group(1) if answering else "unknown"
+        return (f"{CLUSTER_VARIABLE}={name} but the cluster answering is {found!r}; refusing to "
+                f"submit to a cluster that was not named")
     ready = {p for p, state in (line.split() for line in out.stdout.splitlines() if line.strip())
              if state.rstrip("*~#").startswith(("idle", "mixed", "allocated"))}
     if not {"cpu", "gpu"} <= ready:
         return f"need partitions cpu and gpu with a usable node; sinfo says: {out.stdout.strip()}"
     return None
+
+
+def _cluster_answers(name: str) -> bool:
+    """Whether the cluster NAME still answers (one bounded ``scontrol`` call)."""
+    try:
+        config = _slurm_client("scontrol", "show", "config")
+    except subprocess.TimeoutExpired:
+        return False
+    return config.returncode == 0 and re.search(
+        rf"^ClusterName\s*=\s*{re.escape(name)}\s*$", config.stdout, re.MULTILINE) is not None
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """SIGINT (the plugin scancels its jobs and exits), then kill after 60 s."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _wait_while_cluster_answers(proc: subprocess.Popen, name: str, deadline: float, log: Path):
+    """Wait for PROC; stop it and fail when the cluster stops answering or the deadline passes."""
+    while True:
+        try:
+            proc.wait(timeout=LIVENESS_EVERY_S)
+            return
+        except subprocess.TimeoutExpired:
+            pass
+        if not _cluster_answers(name):
+            _stop(proc)
+            pytest.fail(f"SLURM cluster {name!r} stopped answering during the run; stopped it."
+                        f"\n{_tail(log, 20)}", pytrace=False)
+        if time.monotonic() > deadline:
+            _stop(proc)
+            pytest.fail(f"SLURM run exceeded {RUN_TIMEOUT_S} s; stopped it.\n{_tail(log, 20)}",
+                        pytrace=False)
 
 
 # --- profile tests (no cluster) ----------------------------------------------------------------
@@ -187,17 +254,48 @@ def test_workflow_profile_is_applied_automatically(slurm_dry_run):
 # --- cluster tests -----------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> dict:
-    """Run the reduced demo on SLURM and locally (concurrently); return their folders + logs."""
-    problem = _cluster_problem()
+def cluster_run(tmp_path_factory) -> dict:
+    """The reduced demo run on SLURM and locally, or ``{"error": message}`` if it failed.
+
+    Skipped unless LANGSEG_TEST_SLURM_CLUSTER names the cluster (checked before any SLURM
+    command). A failure is returned, not raised: pytest would re-raise a module fixture's
+    exception, traceback and all, in every test that uses it.
+    """
+    name = _requested_cluster()
+    if name is None:
+        pytest.skip(f"{CLUSTER_VARIABLE} not set: the SLURM tests submit jobs only to a cluster "
+                    f"started on purpose (.ci/start_slurm.sh prints the variable to export)")
+    try:
+        return _run_both(tmp_path_factory, name)
+    except (AssertionError, pytest.fail.Exception, subprocess.SubprocessError) as error:
+        return {"error": str(error)}
+
+
+_REPORTED: list[str] = []
+
+
+@pytest.fixture
+def runs(cluster_run) -> dict:
+    """The successful run; its failure fails the first test in full and skips the others."""
+    if "error" in cluster_run:
+        if _REPORTED:
+            pytest.skip("the SLURM run failed; see the first failed SLURM test")
+        _REPORTED.append(cluster_run["error"])
+        pytest.fail(cluster_run["error"], pytrace=False)
+    return cluster_run
+
+
+def _run_both(tmp_path_factory, name: str) -> dict:
+    problem = _cluster_problem(name)
     if problem:
-        pytest.skip(problem)
+        pytest.fail(f"{CLUSTER_VARIABLE}={name} was set but: {problem}", pytrace=False)
     base = tmp_path_factory.mktemp("slurm_demo")
     slurm_root, local_root = _copy_workflow(base / "slurm"), _copy_workflow(base / "local")
     slurm_log = slurm_root / "snakemake_slurm.log"
     # CI-size polling: first status check after 2 s (profile: 10 s), then every 2 s + back-off
     args = ["--profile", "profiles/slurm", "--slurm-init-seconds-before-status-checks", "2",
             "--seconds-between-status-checks", "2", "tables"]
+    deadline = time.monotonic() + RUN_TIMEOUT_S
     with slurm_log.open("w") as out:
         proc = subprocess.Popen([sys.executable, "-m", "snakemake", *args], cwd=slurm_root,
                                 stdout=out, stderr=subprocess.STDOUT, env=_env())
@@ -206,26 +304,20 @@ def runs(tmp_path_factory) -> dict:
         local = _snakemake(["tables", "--cores", "2", *_profile_threads()], local_root,
                            local_log, RUN_TIMEOUT_S)
         assert local.returncode == 0, f"local run failed:\n{_tail(local_log)}"
-        proc.wait(timeout=RUN_TIMEOUT_S)
-    except BaseException:
-        if proc.poll() is None:          # SIGINT: the plugin scancels its jobs, then exits
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        raise
+        _wait_while_cluster_answers(proc, name, deadline, slurm_log)
+    finally:
+        _stop(proc)
     assert proc.returncode == 0, f"SLURM run failed:\n{_tail(slurm_log)}"
     return {"slurm": slurm_root, "local": local_root, "log": slurm_log.read_text(),
             "tables": {"slurm": _csv_tables(slurm_root), "local": _csv_tables(local_root)}}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def slurm_jobs(runs) -> list[dict[str, str]]:
     """SLURM's record (scontrol) of every job of the run, with 'rule' added from its comment."""
     run_id = re.search(r"SLURM run ID: (\S+)", runs["log"]).group(1)
     out = subprocess.run(["scontrol", "-o", "show", "job"], capture_output=True, text=True,
-                         timeout=30, check=True).stdout
+                         timeout=CLIENT_TIMEOUT_S, check=True).stdout
     jobs = [job for job in map(_parse_scontrol_line, out.splitlines())
             if job.get("JobName") == run_id]
     rules = set(re.findall(r"^rule (\w+):", runs["log"], re.MULTILINE))
@@ -270,7 +362,7 @@ def test_local_gpu_limit_does_not_cap_cluster_submissions(slurm_jobs):
 @pytest.mark.slurm
 def test_jobcomp_file_records_the_same_jobs(slurm_jobs):
     config = subprocess.run(["scontrol", "show", "config"], capture_output=True, text=True,
-                            timeout=30, check=True).stdout
+                            timeout=CLIENT_TIMEOUT_S, check=True).stdout
     settings = dict(re.findall(r"^(\w+)\s*=\s*(.*?)\s*$", config, re.MULTILINE))
     if settings.get("JobCompType") != "jobcomp/filetxt":
         pytest.skip(f"cluster has JobCompType={settings.get('JobCompType')}, not jobcomp/filetxt")
@@ -310,3 +402,70 @@ def test_rerun_after_failure_schedules_only_what_is_missing(runs):
     assert result.returncode == 0, _tail(log)
     assert (stats["segment"], stats["evaluate"]) == (1, 1), stats
     assert not set(GPU_RULES) & set(stats), stats
+
+
+# --- the guard: nothing submits unless the cluster was named ------------------------------------
+
+_FAKE_SLURM = """#!/bin/sh
+# fake SLURM client: records the call, answers like a live production cluster named 'prod'
+echo "$(basename "$0") $*" >> "$FAKE_SLURM_RECORD"
+case "$(basename "$0")" in
+    sinfo) printf 'cpu idle\\ngpu idle\\n' ;;
+    scontrol) echo 'ClusterName             = prod' ;;
+    sbatch) echo 'Submitted batch job 4242' ;;
+esac
+exit 0
+"""
+
+
+def _run_slurm_tests_with_fake_cluster(tmp_path: Path, variable: str | None):
+    """Run this file's ``slurm`` tests in a subprocess with fake SLURM commands first on PATH."""
+    fake_bin, record = tmp_path / "fake_bin", tmp_path / "calls.txt"
+    fake_bin.mkdir()
+    record.touch()
+    for command in SLURM_COMMANDS:
+        (fake_bin / command).write_text(_FAKE_SLURM)
+        (fake_bin / command).chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k != CLUSTER_VARIABLE}
+    env["PATH"] = f"{fake_bin}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    env["FAKE_SLURM_RECORD"] = str(record)
+    if variable is not None:
+        env[CLUSTER_VARIABLE] = variable
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", str(Path(__file__)), "-m", "slurm", "-q", "-rs",
+         "-p", "no:cacheprovider", "-o", "addopts=", f"--basetemp={tmp_path / 'inner'}"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=120)   # a few seconds when nothing is submitted
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)      # the inner pytest and any snakemake it started
+        proc.communicate()
+        pytest.fail(f"the SLURM tests waited on the fake cluster; SLURM calls: "
+                    f"{record.read_text().splitlines()}", pytrace=False)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out), \
+        record.read_text().splitlines()
+
+
+@pytest.mark.workflow
+def test_no_submission_without_cluster_variable(tmp_path):
+    # A reachable 'cluster' with idle cpu and gpu partitions (the old trigger), no variable:
+    # every cluster test is skipped and no SLURM command, sbatch least of all, is run.
+    result, calls = _run_slurm_tests_with_fake_cluster(tmp_path, None)
+    assert result.returncode == 0, result.stdout
+    n_cluster_tests = sum(1 for name, f in globals().items()
+                          if name.startswith("test_") and any(
+                              m.name == "slurm" for m in getattr(f, "pytestmark", [])))
+    assert f"{n_cluster_tests} skipped" in result.stdout, result.stdout
+    assert f"{CLUSTER_VARIABLE} not set" in result.stdout, result.stdout
+    assert calls == []
+
+
+@pytest.mark.workflow
+def test_named_cluster_must_be_the_one_answering(tmp_path):
+    # The variable names 'ci' but 'prod' answers: the tests fail (once, in full) and submit nothing.
+    result, calls = _run_slurm_tests_with_fake_cluster(tmp_path, "ci")
+    assert result.returncode == 1, result.stdout
+    assert result.stdout.count("refusing to submit to a cluster that was not named") == 1, (
+        result.stdout)
+    assert calls and not [call for call in calls if call.split()[0] in ("sbatch", "srun")], calls

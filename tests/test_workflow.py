@@ -140,8 +140,10 @@ def test_demo_run_writes_tables_with_every_method(demo_run):
     for name in ("GEM", "AggGEM", "DiffSegClust", "SpecClust", "AggSD"):
         assert name in table4
     assert "tiny" in table4 and "report" in table4  # provenance in the caption
-    for figure in ("figure2_class_iou.png", "figure3_qualitative.png"):
+    for figure in ("figure2_class_iou.png", "figure3_qualitative.png", "figure2_class_iou.pdf",
+                   "figure3_qualitative.pdf"):
         assert (demo_run / "results/figures" / figure).stat().st_size > 1000
+    assert r"\toprule" in (demo_run / "results/tables/table2_ablation.tex").read_text()
 
 
 @pytest.mark.workflow
@@ -244,7 +246,9 @@ def test_html_report_holds_tables_and_figures_with_captions(demo_run):
     html = (demo_run / "results/report.html").read_text(encoding="utf-8")
     for name in ("table2_ablation.csv", "table3_multilabel.csv", "table4_benchmark.csv",
                  "summary.csv", "class_iou_demo_val.csv", "figure2_class_iou.png",
-                 "figure3_qualitative.png"):
+                 "figure3_qualitative.png", "figure2_class_iou.pdf", "figure3_qualitative.pdf",
+                 "table2_ablation.md", "table2_ablation.tex", "class_iou_demo_val.md",
+                 "class_iou_demo_val.tex"):
         assert name in html, name
     assert "Table 2 of the report" in html and "Figure 3 of the report" in html
     assert '<tt class=\\"docutils literal\\">tiny</tt> models in' in html  # captions name models

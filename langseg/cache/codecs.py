@@ -18,19 +18,38 @@ Codecs (sizes and agreement measured by ``benchmarks/bench_cache.py``):
 * ``u8-pow0.6`` (the default): as ``u8-sqrt`` with exponent 0.6 instead of 0.5 (entries below
   ``rowmax * 3.1e-5`` share the lowest positive code); absolute error <= rowmax / 305 at the
   row maximum: a coarser tail, smaller stores.
+* ``u8-pow0.75``, ``u8-pow1``: exponents 0.75 and 1 (``u8-pow1`` is linear like ``u8-rowmax``
+  but keeps the support); ever coarser tails, smaller stores on maps with a noisy floor.
+
+Exact companding: the code of a ratio ``x = p / rowmax`` (float32) is ``rint(254 * x^e)``
+evaluated EXACTLY: ``e = a / b`` is rational, so ``code >= k`` iff ``x^a >= ((2k - 1) / 508)^b``
+decided in integer arithmetic once per codec (:func:`code_thresholds`: the smallest float32 ``x``
+of each code). Encoding then only compares ``x`` with 254 float32 thresholds, which numpy
+(:func:`encode_sa`) and torch on any device (:func:`encode_sa_tensor`) do bit-identically;
+no ``pow`` of a maths library (whose last bit differs between CPUs, GPUs and SIMD paths) is
+involved. Exact ties (e.g. ``x = 0.75`` in ``u8-pow1``) round half to even, as ``rint``. Stores written by the earlier
+``np.power`` encoder decode the same way; its codes differed only where ``np.power`` was off by
+an ulp at a code boundary.
 
 Support: the report's DiffSeg port takes ``log`` of the maps without an epsilon, so a map with a
 single zero entry gets a NaN KL and drops out of the merging. With a codec that flushes small
 positive entries to 0 (``u8-rowmax``) every map holds zeros and DiffSegClust fails; the other
-codecs map zero to zero and positive to positive. Pure numpy, no I/O.
+codecs map zero to zero and positive to positive. Numpy, and torch inside the ``*_tensor``
+functions (imported there); no I/O.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from fractions import Fraction
+from functools import cache
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 
 class SACodec(str, Enum):
@@ -40,6 +59,8 @@ class SACodec(str, Enum):
     U8_ROWMAX = "u8-rowmax"
     U8_SQRT = "u8-sqrt"
     U8_POW06 = "u8-pow0.6"
+    U8_POW075 = "u8-pow0.75"
+    U8_POW1 = "u8-pow1"
 
     @classmethod
     def parse(cls, name: SACodec | str) -> SACodec:
@@ -62,9 +83,12 @@ class SACodec(str, Enum):
 # Chosen from benchmarks/bench_cache.py (4 proxy images, N = 4096): 3.8 MiB per image (fp16-zstd
 # 8.4, u8-sqrt 4.6), max abs error 3e-4, AggGEM / DiffSegClust / SpecClust predictions equal to
 # those from float32 SA on 100 % of pixels, and it keeps the support the DiffSeg port's KL needs.
+# Kept on the hard set (--set hard, docs/performance.md): 4.83 MiB mean, every method reading
+# the SA >= 99.999 %; u8-pow0.75 4.19 MiB (GrabCut 99.976 %), u8-pow1 3.45 MiB (GrabCut 98.4 %).
 DEFAULT_SA_CODEC = SACodec.U8_POW06
 
-_COMPANDING_EXPONENT = {SACodec.U8_SQRT: 0.5, SACodec.U8_POW06: 0.6}
+_COMPANDING_EXPONENT = {SACodec.U8_SQRT: Fraction(1, 2), SACodec.U8_POW06: Fraction(3, 5),
+                        SACodec.U8_POW075: Fraction(3, 4), SACodec.U8_POW1: Fraction(1)}
 _LEVELS = 254  # companded codes c in [0, 254], stored as c + 1; code 0 = exact zero
 _FP16_MIN_NORMAL = np.float32(2.0**-14)  # below it float16 is subnormal: k * 2^-24, k < 1024
 _ROW_SUM_TOLERANCE = 1e-3
@@ -127,6 +151,34 @@ def float16_keeping_support(values: np.ndarray) -> np.ndarray:
     return np.where(values < _FP16_MIN_NORMAL, subnormal, normal).view(np.float16)
 
 
+@cache
+def code_thresholds(codec: SACodec) -> np.ndarray:
+    """``(254,) float32``: entry ``k - 1`` is the smallest float32 ratio whose code is >= ``k``.
+
+    The companded code of a ratio ``x`` in ``[0, 1]`` is ``rint(254 * x^e)``; with ``e = a / b``
+    it is >= ``k`` iff ``x^a >= ((2k - 1) / 508)^b`` (``>`` for odd ``k``: an exact tie rounds half
+    to even, like ``rint``), decided exactly on the float32 bit patterns (binary search; positive
+    floats are ordered like their bit patterns).
+    """
+    exponent = _COMPANDING_EXPONENT.get(codec)
+    if exponent is None:
+        raise ValueError(f"codec {codec.value} is not a companded uint8 codec")
+    a, b = exponent.numerator, exponent.denominator
+    one = int(np.float32(1.0).view(np.uint32))
+    out = np.empty(_LEVELS, dtype=np.uint32)
+    for k in range(1, _LEVELS + 1):
+        bound = Fraction(2 * k - 1, 2 * _LEVELS) ** b
+        lo, hi = 0, one  # code(bits lo) < k <= code(bits hi)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            x = Fraction(float(np.uint32(mid).view(np.float32)))
+            power = x**a
+            at_least_k = power > bound or (power == bound and k % 2 == 0)  # ties: half to even
+            lo, hi = (lo, mid) if at_least_k else (mid, hi)
+        out[k - 1] = hi
+    return out.view(np.float32)
+
+
 def encode_sa(sa: np.ndarray, codec: SACodec | str) -> EncodedSA:
     """Encode one SA map.
 
@@ -145,12 +197,67 @@ def encode_sa(sa: np.ndarray, codec: SACodec | str) -> EncodedSA:
     row_max = sa32.max(axis=1)  # > 0: a row summing to 1 has a positive entry
     ratio = sa32 / row_max[:, None]  # in [0, 1]
     if codec is SACodec.U8_ROWMAX:
-        return EncodedSA(codec, np.rint(ratio * 255).astype(np.uint8), row_max)
-    exponent = _COMPANDING_EXPONENT[codec]
-    companded = np.sqrt(ratio) if exponent == 0.5 else np.power(ratio, np.float32(exponent))
-    codes = np.rint(companded * _LEVELS).astype(np.uint8) + np.uint8(1)
+        return EncodedSA(codec, np.rint(ratio * np.float32(255)).astype(np.uint8), row_max)
+    codes = np.searchsorted(code_thresholds(codec), ratio, side="right").astype(np.uint8)
+    codes += np.uint8(1)
     codes[sa32 == 0] = 0
     return EncodedSA(codec, codes, row_max)
+
+
+def check_sa_tensor(sa: Tensor) -> None:
+    """:func:`check_sa` for a float tensor ``(..., N, N)`` on any device (one map or a batch)."""
+    import torch
+
+    if not isinstance(sa, torch.Tensor) or sa.ndim < 2 or sa.shape[-1] != sa.shape[-2]:
+        raise ValueError(f"SA must be square (..., N, N), got {getattr(sa, 'shape', sa)}")
+    if not sa.is_floating_point():
+        raise ValueError(f"SA must be a float tensor, got {sa.dtype}")
+    bad = (~torch.isfinite(sa)).any() | (sa < 0).any()
+    worst = (sa.sum(dim=-1, dtype=torch.float64) - 1.0).abs().max()
+    if bool(bad):
+        raise ValueError("SA must be finite and non-negative (attention probabilities)")
+    if float(worst) > _ROW_SUM_TOLERANCE:
+        raise ValueError(f"SA rows (queries) must sum to 1 within {_ROW_SUM_TOLERANCE}; "
+                         f"the worst row is off by {float(worst):.3g}")
+
+
+def float16_keeping_support_tensor(values: Tensor) -> Tensor:
+    """:func:`float16_keeping_support` in torch, bit-identical; returns float16 of the same shape."""
+    import torch
+
+    normal = values.clamp(min=float(_FP16_MIN_NORMAL)).to(torch.float16).view(torch.int16)
+    subnormal = torch.round(values * 2.0**24).clamp(max=1024).to(torch.int16)
+    subnormal = torch.where((subnormal == 0) & (values > 0), 1, subnormal).to(torch.int16)
+    return torch.where(values < float(_FP16_MIN_NORMAL), subnormal, normal).view(torch.float16)
+
+
+def encode_sa_tensor(sa: Tensor, codec: SACodec | str, *, check: bool = True):
+    """:func:`encode_sa` in torch on the tensor's device, byte-identical to it.
+
+    Args:
+        sa: ``(..., N, N)`` float32 (other float dtypes are cast to float32 first), rows sum to 1.
+        codec: as in :func:`encode_sa`.
+        check: validate ``sa`` (:func:`check_sa_tensor`) first.
+
+    Returns:
+        ``(values, row_scale)`` tensors on ``sa``'s device: ``values (..., N, N)`` float16 or
+        uint8, ``row_scale (..., N) float32`` (``None`` for ``fp16-zstd``).
+    """
+    import torch
+
+    codec = SACodec.parse(codec)
+    if check:
+        check_sa_tensor(sa)
+    sa32 = sa.to(torch.float32)
+    if codec is SACodec.FP16_ZSTD:
+        return float16_keeping_support_tensor(sa32), None
+    row_max = sa32.amax(dim=-1)
+    ratio = sa32 / row_max.unsqueeze(-1)
+    if codec is SACodec.U8_ROWMAX:
+        return torch.round(ratio * 255.0).to(torch.uint8), row_max
+    bounds = torch.from_numpy(code_thresholds(codec)).to(ratio.device)
+    codes = torch.bucketize(ratio, bounds, right=True).to(torch.uint8) + 1
+    return codes.masked_fill_(sa32 == 0, 0), row_max
 
 
 def decode_table(codec: SACodec) -> np.ndarray:
@@ -159,7 +266,7 @@ def decode_table(codec: SACodec) -> np.ndarray:
         return (np.arange(256) / 255.0).astype(np.float32)
     if codec not in _COMPANDING_EXPONENT:
         raise ValueError(f"codec {codec.value} has no uint8 decode table")
-    inverse = 1.0 / _COMPANDING_EXPONENT[codec]
+    inverse = 1.0 / float(_COMPANDING_EXPONENT[codec])
     table = np.empty(256, dtype=np.float64)
     table[0] = 0.0
     table[1] = (0.25 / _LEVELS) ** inverse  # c == 0: entries below half a step; a quarter step

@@ -202,14 +202,17 @@ class StoreWriter:
         """Write image ``index`` of the named arrays (any subset; SA arrays are encoded).
 
         Each value must have its spec's per-image shape and exactly its dtype (SA: any float
-        dtype, rows summing to 1).
+        dtype, rows summing to 1, or an :class:`EncodedSA` made with the array's codec, e.g. on
+        the GPU by :func:`~langseg.cache.codecs.encode_sa_tensor`).
         """
         if self._closed:
             raise CacheError(f"cache store {self.path} is closed; write before close()")
         _check_index(index, len(self.image_ids), self.path)
         for name, value in arrays.items():
             spec = self._spec(name)
-            if spec.is_sa:
+            if spec.is_sa and isinstance(value, EncodedSA):
+                self._write_sa(name, index, _checked_encoded(name, value, spec))
+            elif spec.is_sa:
                 self._write_sa(name, index, encode_sa(np.asarray(value), spec.codec))
             else:
                 self._root[name][index] = _checked_value(name, value, spec)
@@ -273,3 +276,16 @@ def _checked_value(name: str, value, spec: ArraySpec) -> np.ndarray:
         raise ValueError(f"array {name!r} expects {np.dtype(spec.dtype)} {spec.shape} per "
                          f"image, got {value.dtype} {value.shape}")
     return value
+
+
+def _checked_encoded(name: str, encoded: EncodedSA, spec: ArraySpec) -> EncodedSA:
+    n = spec.shape[0]
+    scale_shape = (n,) if has_row_scale(spec.codec) else None
+    got_scale = None if encoded.row_scale is None else encoded.row_scale.shape
+    if (encoded.codec is not spec.codec or encoded.values.dtype != values_dtype(spec.codec)
+            or got_scale != scale_shape
+            or (encoded.row_scale is not None and encoded.row_scale.dtype != np.float32)):
+        raise ValueError(f"array {name!r} stores {spec.codec.value} ({values_dtype(spec.codec)} "
+                         f"values, row_scale {scale_shape}); got {encoded.codec.value} "
+                         f"{encoded.values.dtype} values, row_scale {got_scale}")
+    return encoded

@@ -1,4 +1,4 @@
-"""Method 2: aggregate class scores along self-attention (spec §3.2, ``get_agg_map``).
+"""Method 2: aggregate class scores along self-attention (docs/spec.md §3.2, ``get_agg_map``).
 
 ``AGG[i, k] = sum_j SA[j, i] * CA[j, k] / sum_j SA[j, i]`` — SA transposed and
 column-normalised, then optionally per-class min-max with the report's ``|min|`` quirk.

@@ -1,4 +1,6 @@
-"""Method 3a: DiffSeg clustering of self-attention, as ported in the report's code (spec §3.3).
+"""Method 3a: DiffSeg clustering of self-attention, as ported in the report's code.
+
+See docs/spec.md §3.3.
 
 Every query pixel's attention map (a distribution over the ``N = r*r`` keys) is a point.
 Anchors on a ``grid x grid`` lattice collect all maps within symmetric KL < threshold (iteration

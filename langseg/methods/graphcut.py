@@ -1,4 +1,4 @@
-"""The report's failed GrabCut variant, done properly: one-vs-rest graph cuts (spec §3.7).
+"""The report's failed GrabCut variant, done properly: one-vs-rest graph cuts (docs/spec.md §3.7).
 
 For every candidate class ``k`` a binary labelling ``L`` (1 = class k) of the ``r x r``
 attention grid minimises, with PyMaxflow's grid graph,

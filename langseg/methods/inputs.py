@@ -54,18 +54,28 @@ class ImageInputs:
         self_attention: ``(N, N) float32``, rows (queries) sum to 1, ``N = r*r``.
         gt: ``(S, S) int`` label map in label space, -1 = ignore (S = output size, 320).
         sd_gt: the GT-prompt SD pass (AggSD only).
+        name_counts: ``None`` (one name per class, ``C`` classes) or the number of names of
+            each class (synonyms); ``cosines`` then has ``sum(name_counts)`` channels.
     """
 
     cosines: np.ndarray | None = None
     self_attention: np.ndarray | None = None
     gt: np.ndarray | None = None
     sd_gt: SDGroundTruthAttention | None = None
+    name_counts: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.cosines is not None:
             cos = np.asarray(self.cosines)
             if cos.ndim != 3 or cos.shape[1] != cos.shape[2] or cos.shape[0] < 1:
                 raise ValueError(f"cosines must be (C, g, g), got shape {cos.shape}")
+        if self.name_counts is not None:
+            counts = tuple(self.name_counts)
+            if not counts or min(counts) < 1 or (
+                    self.cosines is not None and sum(counts) != np.shape(self.cosines)[0]):
+                raise ValueError(f"name_counts must be >= 1 each and sum to the cosine "
+                                 f"channels, got {counts} for cosines of shape "
+                                 f"{np.shape(self.cosines)}")
         if self.self_attention is not None:
             attention_side(self.self_attention)
         if self.gt is not None:
@@ -73,6 +83,14 @@ class ImageInputs:
             if gt.ndim != 2 or not np.issubdtype(gt.dtype, np.integer) or gt.min(initial=0) < -1:
                 raise ValueError(f"gt must be a 2-D int label map with -1 = ignore, got "
                                  f"shape {gt.shape} dtype {gt.dtype}")
+
+
+    @property
+    def n_classes(self) -> int:
+        """``C``: number of classes of ``cosines`` (names grouped by ``name_counts``)."""
+        if self.name_counts is not None:
+            return len(self.name_counts)
+        return int(np.shape(self.cosines)[0])
 
 
 def attention_side(self_attention: np.ndarray) -> int:

@@ -1,10 +1,12 @@
 """CA_CLIP class probabilities, the VOC background rule and the ground-truth class filter.
 
-Spec §2 and §3.6: ``p = softmax_c(cos / s)``; on VOC a background channel 0 is prepended,
+docs/spec.md §2 and §3.6: ``p = softmax_c(cos / s)``; on VOC a background channel 0 is prepended,
 ``bg = max(0, (1 - max_c p) - offset)`` evaluated in float32 in that order, not renormalised.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -12,14 +14,19 @@ FILTERED_LOGIT = -100.0  # what the report's filter_prompt writes into non-GT ch
 
 
 def class_probabilities(cosines: np.ndarray, temperature: float, *, voc_background: bool,
-                        background_offset: float = 0.8) -> np.ndarray:
+                        background_offset: float = 0.8,
+                        name_counts: Sequence[int] | None = None) -> np.ndarray:
     """Softmax over classes of ``cosines / temperature`` (torch float32, as coded).
 
     Args:
-        cosines: ``(C, h, w) float32`` raw patch-text cosines.
+        cosines: ``(C, h, w) float32`` raw patch-text cosines; with ``name_counts``,
+            ``(sum(name_counts), h, w)``: one channel per class NAME, classes' names in order.
         temperature: ``s > 0`` (a true division, as the VOC code does).
         voc_background: prepend the background channel.
         background_offset: ``offset`` of the background rule.
+        name_counts: names per class (synonyms): the softmax runs over all names, then each
+            class takes the max over its names (:func:`langseg.classnames.max_over_synonyms`),
+            so the ``C`` class channels sum to at most 1; the background rule follows.
 
     Returns:
         ``(C, h, w)`` or, with the background, ``(1 + C, h, w) float32`` in ``[0, 1]``; the
@@ -29,6 +36,10 @@ def class_probabilities(cosines: np.ndarray, temperature: float, *, voc_backgrou
 
     x = torch.from_numpy(np.ascontiguousarray(cosines, dtype=np.float32))
     probs = torch.softmax(x / temperature, dim=0)
+    if name_counts is not None:
+        from langseg.classnames import max_over_synonyms
+
+        probs = torch.from_numpy(max_over_synonyms(probs.numpy(), name_counts, axis=0))
     if voc_background:
         bg = (1 - probs.max(dim=0).values) - background_offset
         bg = torch.where(bg > 0, bg, torch.zeros_like(bg))

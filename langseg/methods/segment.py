@@ -1,6 +1,6 @@
 """One entry point for every method: ``segment_image(method, inputs, settings)``.
 
-Resolution chains as coded (spec §2, §7 item 12):
+Resolution chains as coded (docs/spec.md §2, §7 item 12):
 
 * GEM, GEMW, GTClust, DiffSegClust, SpecClust: raw cosines ``g -> 64`` bilinear (GEM's own
   output size) ``-> S`` bilinear, then softmax (+ VOC background) at ``S``.
@@ -33,7 +33,7 @@ from langseg.methods.settings import GrabCutUnary, MethodSettings
 from langseg.methods.spectral import spectral_clusters
 from langseg.params import Method
 
-GEM_MAP_SIZE = 64  # GEM's forward resizes the 28x28 cosines to 64x64 (spec §2)
+GEM_MAP_SIZE = 64  # GEM's forward resizes the 28x28 cosines to 64x64 (docs/spec.md §2)
 
 
 class _ImageState:
@@ -48,7 +48,8 @@ class _ImageState:
         """Class probabilities (+ VOC background) of ``cosines (C, h, w)``."""
         s = self.settings
         return class_probabilities(cosines, s.temperature, voc_background=s.voc_background,
-                                   background_offset=s.background_offset)
+                                   background_offset=s.background_offset,
+                                   name_counts=self.inputs.name_counts)
 
     @cached_property
     def side(self) -> int:
@@ -80,7 +81,7 @@ class _ImageState:
     @cached_property
     def allowed(self) -> np.ndarray:
         """Channels of the image's GT classes (+ background on VOC)."""
-        n_channels = self.inputs.cosines.shape[0] + int(self.settings.voc_background)
+        n_channels = self.inputs.n_classes + int(self.settings.voc_background)
         return allowed_channels(self.inputs.gt, n_channels,
                                 voc_background=self.settings.voc_background)
 
@@ -99,6 +100,9 @@ def _agggemw_non_voc(state: _ImageState) -> np.ndarray:
     and upsampling); they are represented by one zero channel placed at the first such id, so
     the argmax (first max wins) equals the one over all ``C`` channels.
     """
+    if state.inputs.name_counts is not None:
+        raise ValueError("agggemw without the background rule masks cosine channels by class "
+                         "id; it takes one name per class (name_counts=None)")
     masked = mask_channels(state.cosines_attention, state.allowed)
     probs = state.probabilities(masked)
     flat = probs.reshape(len(probs), -1)

@@ -1,8 +1,8 @@
 """Hyperparameters of every segmentation method, as frozen dataclasses.
 
-``MethodSettings.for_dataset`` holds the dataset-specific choices of the report's code (spec
-§2, §3): temperature 0.1 with the background rule on VOC, 0.01 elsewhere; ``ca_norm`` for
-AggGEMW only on Cityscapes; min-max for AggSD only on VOC. The workflow's
+``MethodSettings.for_dataset`` holds the dataset-specific choices of the report's code
+(docs/spec.md §2, §3): temperature 0.1 with the background rule on VOC, 0.01 elsewhere;
+``ca_norm`` for AggGEMW only on Cityscapes; min-max for AggSD only on VOC. The workflow's
 ``config.yaml`` ``method_settings:`` section is passed as ``overrides`` with the same keys.
 """
 
@@ -74,7 +74,7 @@ def _check_enum(name: str, value: Any, enum: type[Enum]) -> None:
 
 @dataclass(frozen=True, kw_only=True)
 class DiffSegSettings:
-    """DiffSeg clustering as ported in the report's code (spec §3.3)."""
+    """DiffSeg clustering as ported in the report's code (docs/spec.md §3.3)."""
 
     grid: int = 16  # anchors per axis (grid x grid anchors)
     kl_threshold: float = 0.8  # merge when symmetric KL < threshold (strict), every iteration
@@ -90,7 +90,7 @@ class DiffSegSettings:
 
 @dataclass(frozen=True, kw_only=True)
 class SpecClustSettings:
-    """Spectral clustering of SA (spec §3.4)."""
+    """Spectral clustering of SA (docs/spec.md §3.4)."""
 
     n_vectors: int = 20  # left singular vectors used as features, trivial one included
     n_clusters: int = 20

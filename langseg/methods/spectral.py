@@ -1,4 +1,4 @@
-"""Method 3b: spectral clustering of self-attention as a bipartite graph (spec §3.4).
+"""Method 3b: spectral clustering of self-attention as a bipartite graph (docs/spec.md §3.4).
 
 ``A = D_r^-1/2 SA D_c^-1/2`` (Dhillon), features ``F = D_r^-1/2 U[:, :n_vectors]`` (left
 singular vectors in descending order, the trivial one included), KMeans (k-means++, best of

@@ -1,4 +1,4 @@
-"""GEM (Grounding Everything Module) over an open_clip ViT CLIP, our own forward (spec §2).
+"""GEM (Grounding Everything Module) over an open_clip ViT CLIP, our own forward (docs/spec.md §2).
 
 No open_clip module is modified: the forward below reads the visual tower's modules and weights
 (``conv1``, ``class_embedding``, ``positional_embedding``, ``ln_pre``, ``transformer.resblocks``,

@@ -2,7 +2,7 @@
 
 ``real`` weights are never downloaded:
 * SD 1.5: a local diffusers folder (``StableDiffusionPipeline.save_pretrained`` layout or the
-  ``huggingface-cli download`` snapshot: ``unet/ vae/ text_encoder/ tokenizer/ scheduler/``), or a
+  ``hf download`` snapshot: ``unet/ vae/ text_encoder/ tokenizer/ scheduler/``), or a
   single ``.safetensors``/``.ckpt`` checkpoint plus ``sd_config``, a local diffusers folder with
   (at least) the component configs, because ``from_single_file`` otherwise fetches them online.
 * MetaCLIP ViT-B/16: a checkpoint file (``b16_400m.pt`` or ``open_clip_model.safetensors``)
@@ -23,7 +23,7 @@ from langseg.models.presets import (CLIP_ARCHITECTURES, SD_ARCHITECTURES, build_
 from langseg.models.sd import SDModels
 from langseg.params import Device, Preset
 
-SD_REPO = "runwayml/stable-diffusion-v1-5"
+SD_REPO = "stable-diffusion-v1-5/stable-diffusion-v1-5"
 CLIP_MODEL = "ViT-B-16-quickgelu"
 CLIP_TAG = "metaclip_400m"
 CLIP_HF_REPO = "timm/vit_base_patch16_clip_224.metaclip_400m"
@@ -38,11 +38,16 @@ SD_COMPONENTS = {  # subfolder -> files one of which must exist
     "tokenizer": ("vocab.json", "tokenizer.json"),
     "scheduler": ("scheduler_config.json",),
 }
-SD_HOWTO = (f"huggingface-cli download {SD_REPO} --exclude '*.ckpt' --local-dir <path>, then set "
-            "models.sd_path to <path>")
-CLIP_HOWTO = ("download https://dl.fbaipublicfiles.com/MMPT/metaclip/b16_400m.pt (or "
-              f"{CLIP_HF_REPO}/open_clip_model.safetensors) and set models.clip_path to the file, "
-              f"or populate the Hugging Face cache: huggingface-cli download {CLIP_HF_REPO}")
+# The files load_sd reads from a diffusers folder (about 4.3 GB; the repository holds ~40 GB).
+SD_FILES = ("model_index.json", "scheduler/scheduler_config.json", "tokenizer/*",
+            "*/config.json", "unet/diffusion_pytorch_model.safetensors",
+            "vae/diffusion_pytorch_model.safetensors", "text_encoder/model.safetensors")
+SD_HOWTO = (f"hf download {SD_REPO} " + " ".join(f"--include '{f}'" for f in SD_FILES)
+            + " --local-dir <path> (about 4.3 GB), then set models.sd_path to <path>")
+CLIP_HOWTO = (f"hf download {CLIP_HF_REPO} open_clip_model.safetensors --local-dir <dir> and set "
+              f"models.clip_path to <dir>/open_clip_model.safetensors (or run it without "
+              f"--local-dir to fill the Hugging Face cache and leave models.clip_path null); the "
+              f"original b16_400m.pt from https://dl.fbaipublicfiles.com/MMPT/metaclip/ works too")
 
 
 def resolve_device(device: Device | str = Device.AUTO):
@@ -110,12 +115,23 @@ def check_weights(preset: Preset | str, sd_path=None, clip_path=None, *, sd_conf
     """Fail before any work when ``real`` weights are missing; random presets need none.
 
     Raises:
-        FileNotFoundError: naming the expected file or folder and how to obtain it.
+        FileNotFoundError: naming the expected file or folder and how to obtain it, for every
+            missing model (SD and CLIP) in one message.
+        ValueError: an SD checkpoint file of another type than .safetensors/.ckpt.
     """
     if Preset(preset) is not Preset.REAL:
         return
-    _check_sd(sd_path, sd_config)
-    clip_checkpoint(clip_path)
+    problems = []
+    for check, args in ((_check_sd, (sd_path, sd_config)), (clip_checkpoint, (clip_path,))):
+        try:
+            check(*args)
+        except FileNotFoundError as error:
+            problems.append(str(error))
+    if len(problems) == 1:
+        raise FileNotFoundError(problems[0])
+    if problems:
+        raise FileNotFoundError("missing model weights (both): "
+                                + " ".join(f"({k}) {p};" for k, p in enumerate(problems, 1)))
 
 
 def _weight_variant(folder: Path, sub: str) -> str | None:

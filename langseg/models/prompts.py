@@ -1,4 +1,6 @@
-"""SD prompts of the AggSD pass and the mapping from class names to prompt token columns (§1.3).
+"""SD prompts of the AggSD pass and the mapping from class names to prompt token columns.
+
+See docs/spec.md §1.3.
 
 Pure given a tokenizer: any callable with the Hugging Face interface
 ``tokenizer(text, add_special_tokens=...)["input_ids"] -> list[int]`` whose encoding of a prompt

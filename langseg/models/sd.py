@@ -1,4 +1,4 @@
-"""Stable Diffusion 1.5 attention capture and the two extraction passes (spec §1.1-1.3).
+"""Stable Diffusion 1.5 attention capture and the two extraction passes (docs/spec.md §1.1-1.3).
 
 Capture: :class:`AttentionCaptureProcessor`, installed on every attention layer through
 ``unet.set_attn_processor``, computes attention like diffusers' classic ``AttnProcessor``
@@ -85,7 +85,7 @@ class AttentionCaptureProcessor:
     ``alpha = attn.scale``, the module's ``upcast_attention``/``upcast_softmax`` and mask, softmax
     over keys, ``bmm`` with the values), evaluated in blocks of query rows so that the scores
     stay in cache on CPU. The probabilities of each block are averaged over heads at once into
-    ``(B, Q, K)`` (model dtype); all heads of a layer are never held. Self- (``attn1``) and cross-
+    ``(B, Q, K)`` float32; all heads of a layer are never held. Self- (``attn1``) and cross-
     (``attn2``) layers go to separate dicts of the store; ``capture_cross=False`` skips cross.
     """
 
@@ -133,22 +133,25 @@ def _attend_and_average(attn, query, key, value, mask, *, keep: bool):
         query: ``(B*heads, Q, d)``; key, value: ``(B*heads, K, d)`` (batch-major heads).
         mask: ``None`` or additive ``(B*heads, 1 or Q, K)``.
 
+    The softmax and the head mean run in float32 also for float16/bfloat16 models (the
+    probabilities are cast to the value dtype only for the product with the values).
+
     Returns:
-        ``out (B*heads, Q, d)`` and ``mean (B, Q, K)`` in the query dtype (``None`` if not keep).
+        ``out (B*heads, Q, d)`` in the value dtype and ``mean (B, Q, K) float32`` (``None`` if
+        not keep).
     """
     import torch
 
-    dtype = query.dtype
     if attn.upcast_attention:
         query, key = query.float(), key.float()
     bh, n_q, _ = query.shape
     n_k = key.shape[1]
     budget = GPU_CHUNK_BYTES if query.device.type == "cuda" else CPU_CHUNK_BYTES
-    rows = max(1, budget // (bh * n_k * query.element_size()))
+    rows = max(1, budget // (bh * n_k * 4))  # the probabilities are float32
     key_t = key.transpose(-1, -2)
     out = torch.empty(bh, n_q, value.shape[-1], dtype=value.dtype, device=value.device)
-    mean = torch.empty(bh // attn.heads, n_q, n_k, dtype=dtype, device=query.device) if keep \
-        else None
+    mean = torch.empty(bh // attn.heads, n_q, n_k, dtype=torch.float32, device=query.device) \
+        if keep else None
     for start in range(0, n_q, rows):
         block = slice(start, min(start + rows, n_q))
         q = query[:, block]
@@ -159,13 +162,11 @@ def _attend_and_average(attn, query, key, value, mask, *, keep: bool):
         else:
             m = mask if mask.shape[1] == 1 else mask[:, block]
             scores = torch.baddbmm(m, q, key_t, beta=1, alpha=attn.scale)
-        if attn.upcast_softmax:
-            scores = scores.float()
-        probs = scores.softmax(dim=-1).to(dtype)
+        probs32 = scores.softmax(dim=-1, dtype=torch.float32)  # float32 whatever the model dtype
         del scores
-        out[:, block] = torch.bmm(probs, value)
+        out[:, block] = torch.bmm(probs32.to(value.dtype), value)
         if keep:
-            mean[:, block] = probs.view(-1, attn.heads, *probs.shape[1:]).mean(dim=1)
+            mean[:, block] = probs32.view(-1, attn.heads, *probs32.shape[1:]).mean(dim=1)
     return out, mean
 
 
@@ -192,7 +193,7 @@ def capturing(unet, *, capture_cross: bool = True):
 def preprocess_images(images: Sequence, fidelity: Fidelity):
     """PIL images -> ``(B, 3, 512, 512) float32`` VAE input (bicubic resize, no crop).
 
-    ``report``: ImageNet-normalised (the code's quirk, spec §1.2); ``corrected``: ``2x - 1`` in
+    ``report``: ImageNet-normalised (the quirk of docs/spec.md §1.2); ``corrected``: ``2x - 1`` in
     ``[-1, 1]``.
     """
     import torch
@@ -277,17 +278,45 @@ def run_pass(sd: SDModels, latents, token_ids: Sequence[Sequence[int]], *, times
     return self_maps, cross_maps
 
 
-def _batches(items: Sequence, size: int):
+def _check_batch_size(size: int) -> int:
     if size < 1:
         raise ValueError(f"batch_size must be >= 1, got {size}")
+    return size
+
+
+def _batches(items: Sequence, size: int):
+    _check_batch_size(size)
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+def self_attention_batch(sd: SDModels, pixels, *, timestep: int = SA_TIMESTEP,
+                         seed: int = 0) -> list:
+    """Aggregated empty-prompt self-attention of one batch, left on the model's device.
+
+    Args:
+        pixels: ``(B, 3, 512, 512)`` float32 VAE input from :func:`preprocess_images` (any
+            device; pinned host memory makes the copy asynchronous on CUDA).
+        timestep, seed: as in :func:`extract_self_attention`.
+
+    Returns:
+        ``B`` tensors ``(N, N) float32`` on ``sd.device``; each row sums to 1.
+    """
+    import torch
+
+    empty = list(sd.tokenizer("")["input_ids"])
+    with torch.inference_mode():
+        latents = encode_latents(sd, pixels)
+    self_maps, _ = run_pass(sd, latents, [empty] * latents.shape[0], timestep=timestep,
+                            seed=seed, capture_cross=False)
+    with torch.inference_mode():
+        return [aggregate_self_attention(maps) for maps in self_maps]
 
 
 def extract_self_attention(sd: SDModels, images: Sequence, *, timestep: int = SA_TIMESTEP,
                            seed: int = 0, fidelity: Fidelity = Fidelity.REPORT,
                            batch_size: int = 1) -> np.ndarray:
-    """Empty-prompt (2 tokens, unpadded) self-attention of each image (spec §1.1-1.4).
+    """Empty-prompt (2 tokens, unpadded) self-attention of each image (docs/spec.md §1.1-1.4).
 
     Args:
         images: PIL images (any size; resized to 512x512 bicubic).
@@ -298,19 +327,24 @@ def extract_self_attention(sd: SDModels, images: Sequence, *, timestep: int = SA
 
     Returns:
         ``(B, N, N) float32``, ``N = 4096`` for SD 1.5 at 512 input; each row sums to 1.
+        (The extraction stage uses :func:`self_attention_batch`, which leaves the maps on the
+        device for encoding there.)
     """
-    import torch
-
     fidelity = Fidelity(fidelity)
-    empty = list(sd.tokenizer("")["input_ids"])
-    out = []
-    for chunk in _batches(list(images), batch_size):
-        with torch.inference_mode():
-            latents = encode_latents(sd, preprocess_images(chunk, fidelity))
-        self_maps, _ = run_pass(sd, latents, [empty] * len(chunk), timestep=timestep, seed=seed,
-                                capture_cross=False)
-        out.extend(aggregate_self_attention(maps).cpu().numpy() for maps in self_maps)
-    return np.stack(out)
+    images = list(images)
+    if not images:
+        raise ValueError("extract_self_attention needs at least one image")
+    out = None
+    for start in range(0, len(images), _check_batch_size(batch_size)):
+        chunk = images[start:start + batch_size]
+        maps = self_attention_batch(sd, preprocess_images(chunk, fidelity), timestep=timestep,
+                                    seed=seed)
+        if out is None:
+            n = maps[0].shape[0]
+            out = np.empty((len(images), n, n), dtype=np.float32)
+        for j, sa in enumerate(maps):
+            out[start + j] = sa.cpu().numpy()
+    return out
 
 
 def _chunk_columns(sa_layers, ca_layers, chunk: PromptChunk, *, first: bool):
@@ -341,7 +375,7 @@ def extract_gt_attention(sd: SDModels, images: Sequence,
                          timestep: int | None = None, seed: int = 0,
                          fidelity: Fidelity = Fidelity.REPORT,
                          batch_size: int = 1) -> list[GTAttention]:
-    """AggSD pass with the prompt of each image's ground-truth class names (spec §1.3, §3.2).
+    """AggSD pass with the prompt of each image's GT class names (docs/spec.md §1.3, §3.2).
 
     ``timestep`` defaults to 101 (``report``, as coded) or 100 (``corrected``). Over-long prompts
     (> 77 tokens) fail in ``report`` mode and are split in ``corrected`` mode: the SOS column

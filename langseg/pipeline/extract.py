@@ -11,11 +11,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from langseg.cache.writer import PipelinedWriter
 from langseg.params import DatasetKind, Device, Fidelity, Preset
 from langseg.pipeline.stages import load_gt
 from langseg.progress import job_summary, track
@@ -23,22 +26,43 @@ from langseg.progress import job_summary, track
 
 @dataclass(frozen=True)
 class RuntimeOptions:
-    """How to run (never what to compute): changing these does not invalidate caches."""
+    """How to run (never what to compute): changing these does not invalidate caches.
+
+    Attributes:
+        device: where the models run.
+        batch_size: images per model pass (split further when the GPU runs out of memory).
+        sa_codec: the ``cache.sa_codec`` name.
+        threads: the job's CPU threads: torch's compute threads and the store writer's threads.
+        max_gpu_memory: GiB of GPU memory this process may use (``None``: all); on CUDA a batch
+            that does not fit is split in halves (and later batches with it).
+    """
 
     device: Device
     batch_size: int
     sa_codec: str
     threads: int
+    max_gpu_memory: float | None = None
 
     @classmethod
     def from_config(cls, config: Mapping, *, threads: int) -> RuntimeOptions:
         models = config["models"]
         return cls(device=Device(models["device"]), batch_size=models["batch_size"],
-                   sa_codec=config["cache"]["sa_codec"], threads=threads)
+                   sa_codec=config["cache"]["sa_codec"], threads=threads,
+                   max_gpu_memory=models.get("max_gpu_memory"))
 
 
-#: ``(batch indices, PIL images) -> None``: extracts a batch and writes it into the store.
-BatchWriter = Callable[[Sequence[int], list], None]
+@dataclass
+class ShardJob:
+    """One source's extraction: the pipelined store writer and the per-batch functions.
+
+    ``prepare(images)`` runs on a prefetch thread (the next batch's images are read and prepared
+    while the current batch computes); ``write_batch(indices, prepared)`` computes and queues the
+    writes on ``writer``.
+    """
+
+    writer: PipelinedWriter
+    write_batch: Callable[[Sequence[int], Any], None]
+    prepare: Callable[[list], Any] = list
 
 
 def extract_shard(*, params: Mapping, index_path, gt_path, store_path, runtime: RuntimeOptions,
@@ -46,30 +70,102 @@ def extract_shard(*, params: Mapping, index_path, gt_path, store_path, runtime: 
     """Extract ``params["source"]`` for the images of one shard into the store at ``store_path``.
 
     The images are those of the shard's ground-truth file (images skipped there are skipped
-    here too). The store is complete (manifest written) only when every image was written.
+    here too). Reading the next batch, computing this one and compressing and writing the
+    previous ones overlap (three stages, bounded queues). The store is complete (manifest
+    written) only when every image was written.
     """
     import torch
 
-    from langseg.data import load_image, read_index
-
-    torch.set_num_threads(max(1, runtime.threads))
-    image_ids, labels, _ = load_gt(gt_path)
-    by_id = {sample.image_id: sample for sample, _ in read_index(index_path)}
-    samples = [by_id[image_id] for image_id in image_ids]
-    source = params["source"]
-    start = time.perf_counter()
-    opener = {"gem": _gem_writer, "sd_sa": _sa_writer, "sd_gt": _sd_gt_writer}[source]
-    writer, write_batch = opener(params, image_ids, labels, store_path, runtime)
-    batches = [list(range(i, min(i + runtime.batch_size, len(samples))))
-               for i in range(0, len(samples), runtime.batch_size)]
-    for batch in track(batches, total=len(batches), unit="batches",
-                       desc=f"{source} {Path(store_path).stem}", logger=log):
-        write_batch(batch, [load_image(samples[i].image_path) for i in batch])
-    writer.close()  # the manifest goes in last: only now is the store complete
+    from langseg.data import read_index
     from langseg.models.loading import resolve_device
 
-    log.info(job_summary(f"extract {source} {Path(store_path).stem}", len(samples),
+    torch.set_num_threads(max(1, runtime.threads))
+    limit_gpu_memory(runtime)
+    image_ids, labels, _ = load_gt(gt_path)
+    by_id = {sample.image_id: sample for sample, _ in read_index(index_path)}
+    paths = [by_id[image_id].image_path for image_id in image_ids]
+    source = params["source"]
+    start = time.perf_counter()
+    job = open_job(params, image_ids, labels, store_path, runtime)
+    run_job(job, paths, runtime.batch_size, desc=f"{source} {Path(store_path).stem}", log=log)
+    log.info(job_summary(f"extract {source} {Path(store_path).stem}", len(paths),
                          time.perf_counter() - start, device=str(resolve_device(runtime.device))))
+
+
+def open_job(params: Mapping, image_ids: Sequence[str], labels: Sequence[np.ndarray],
+             store_path, runtime: RuntimeOptions, *, model=None) -> ShardJob:
+    """Create the store of ``params["source"]`` (complete after :func:`run_job`) and the job.
+
+    ``model``: an already loaded model for the source (``SDModels`` / ``ClipModel``, loaded
+    from ``params["models"]``); ``None`` loads it.
+    """
+    opener = {"gem": _gem_job, "sd_sa": _sa_job, "sd_gt": _sd_gt_job}[params["source"]]
+    return opener(params, image_ids, labels, store_path, runtime, model)
+
+
+def run_job(job: ShardJob, paths: Sequence, batch_size: int, *, desc: str,
+            log: logging.Logger | None = None) -> None:
+    """Read, compute and write every image (``paths[i]`` is image ``i`` of the store) in
+    batches; reading the next batch, computing this one and writing earlier ones overlap. On
+    return the store is closed and complete; on an error it stays incomplete."""
+    from langseg.data import load_image
+
+    batches = [list(range(i, min(i + batch_size, len(paths))))
+               for i in range(0, len(paths), batch_size)]
+
+    def load(batch):
+        return job.prepare([load_image(paths[i]) for i in batch])
+
+    with job.writer, ThreadPoolExecutor(1, thread_name_prefix="prefetch") as prefetch:
+        upcoming = prefetch.submit(load, batches[0]) if batches else None
+        for k, batch in enumerate(track(batches, total=len(paths), count=len, desc=desc,
+                                        logger=log)):
+            prepared = upcoming.result()
+            if k + 1 < len(batches):
+                upcoming = prefetch.submit(load, batches[k + 1])
+            job.write_batch(batch, prepared)
+    # leaving the block waited for every write and closed the store (manifest last)
+
+
+def limit_gpu_memory(runtime: RuntimeOptions) -> None:
+    """Cap this process's CUDA allocations at ``runtime.max_gpu_memory`` GiB (if set and CUDA)."""
+    import torch
+
+    if runtime.max_gpu_memory is None or runtime.device is Device.CPU \
+            or not torch.cuda.is_available():
+        return
+    total = torch.cuda.get_device_properties(0).total_memory
+    torch.cuda.set_per_process_memory_fraction(min(1.0, runtime.max_gpu_memory * 2**30 / total))
+
+
+class HalvingOnOOM:
+    """Runs ``fn(inputs)`` on parts of a batch, halving the part size when CUDA runs out of memory.
+
+    The size that fitted is kept for later batches. ``fn`` must return one result per input.
+    """
+
+    def __init__(self, fn: Callable[[Any], list], batch_size: int) -> None:
+        self.fn = fn
+        self.size = batch_size
+
+    def __call__(self, inputs) -> list:
+        import torch
+
+        out: list = []
+        start = 0
+        while start < len(inputs):
+            part = inputs[start:start + self.size]
+            try:
+                out.extend(self.fn(part))
+            except torch.cuda.OutOfMemoryError:
+                if self.size == 1:
+                    raise MemoryError("one image does not fit in the GPU memory allowed "
+                                      "(models.max_gpu_memory); raise it or free the GPU") from None
+                torch.cuda.empty_cache()
+                self.size = max(1, self.size // 2)
+                continue
+            start += len(part)
+        return out
 
 
 def _manifest(params: Mapping, identity: Mapping) -> dict:
@@ -92,50 +188,79 @@ def latent_pixels(sd) -> int:
     return side * side
 
 
-def _gem_writer(params, image_ids, labels, store_path, runtime) -> tuple:
+def _pipelined(store, runtime: RuntimeOptions) -> PipelinedWriter:
+    """The store's writer with ``runtime.threads`` threads, two batches of images queued."""
+    return PipelinedWriter(store, threads=max(1, runtime.threads),
+                           max_pending=2 * runtime.batch_size)
+
+
+def _gem_job(params, image_ids, labels, store_path, runtime, clip=None) -> ShardJob:
     from langseg.cache import ArraySpec, write_store
     from langseg.data import get_dataset_info
     from langseg.models import gem_cosines, load_clip, model_identity
 
     models = params["models"]
-    clip = load_clip(Preset(models["preset"]), clip_path=models["clip_path"],
-                     device=runtime.device)
+    clip = clip or load_clip(Preset(models["preset"]), clip_path=models["clip_path"],
+                             device=runtime.device)
     names = list(get_dataset_info(DatasetKind(params["kind"])).prompt_class_names)
     patch = clip.model.visual.patch_size
     grid = (params["resolution"] // patch[0], params["resolution"] // patch[1])
-    writer = write_store(store_path, manifest=_manifest(params, model_identity(clip)),
-                         image_ids=image_ids,
-                         arrays={"cosines": ArraySpec(shape=(len(names), *grid), dtype="float32")})
+    writer = _pipelined(write_store(
+        store_path, manifest=_manifest(params, model_identity(clip)), image_ids=image_ids,
+        arrays={"cosines": ArraySpec(shape=(len(names), *grid), dtype="float32")}), runtime)
 
     def write_batch(batch: Sequence[int], images: list) -> None:
         cos = gem_cosines(clip, images, names, depth=params["depth"],
                           resolution=params["resolution"], batch_size=len(images))
         for j, index in enumerate(batch):
-            writer.write(index, cosines=np.ascontiguousarray(cos[j], dtype=np.float32))
+            writer.submit(index, cosines=np.ascontiguousarray(cos[j], dtype=np.float32))
 
-    return writer, write_batch
+    return ShardJob(writer, write_batch)
 
 
-def _sa_writer(params, image_ids, labels, store_path, runtime) -> tuple:
+def _sa_job(params, image_ids, labels, store_path, runtime, sd=None) -> ShardJob:
+    """SA on the model's device; on CUDA encoded there and only the codes copied to the host."""
     from langseg.cache import sa_array_spec, write_store
-    from langseg.models import extract_self_attention, model_identity
+    from langseg.models import model_identity
+    from langseg.models.sd import preprocess_images, self_attention_batch
 
-    sd = _load_sd(params, runtime)
-    writer = write_store(store_path, manifest=_manifest(params, model_identity(sd)),
-                         image_ids=image_ids,
-                         arrays={"sa": sa_array_spec(latent_pixels(sd), runtime.sa_codec)})
+    sd = sd or _load_sd(params, runtime)
+    spec = sa_array_spec(latent_pixels(sd), runtime.sa_codec)
+    writer = _pipelined(write_store(store_path, manifest=_manifest(params, model_identity(sd)),
+                                    image_ids=image_ids, arrays={"sa": spec}), runtime)
+    fidelity = Fidelity(params["fidelity"])
+    compute = HalvingOnOOM(lambda pixels: self_attention_batch(
+        sd, pixels.to(sd.device, non_blocking=True), timestep=params["timestep"],
+        seed=params["seed"]), runtime.batch_size)
 
-    def write_batch(batch: Sequence[int], images: list) -> None:
-        sa = extract_self_attention(sd, images, timestep=params["timestep"], seed=params["seed"],
-                                    fidelity=Fidelity(params["fidelity"]),
-                                    batch_size=len(images))
-        for j, index in enumerate(batch):
-            writer.write_sa(index, sa[j])
+    def prepare(images: list):
+        pixels = preprocess_images(images, fidelity)
+        return pixels.pin_memory() if sd.device.type == "cuda" else pixels
 
-    return writer, write_batch
+    def write_batch(batch: Sequence[int], pixels) -> None:
+        for index, sa in zip(batch, compute(pixels)):
+            queue_sa(writer, index, sa, spec.codec)
+
+    return ShardJob(writer, write_batch, prepare)
 
 
-def _sd_gt_writer(params, image_ids, labels, store_path, runtime) -> tuple:
+def queue_sa(writer: PipelinedWriter, index: int, sa, codec) -> None:
+    """Queue one ``(N, N) float32`` SA tensor: a CPU tensor is encoded by the writer's threads;
+    a GPU tensor is encoded on the GPU and only its codes are copied (pinned, asynchronously)."""
+    from langseg.cache import EncodedSA
+    from langseg.cache.codecs import encode_sa_tensor
+    from langseg.cache.writer import stage_on_host
+
+    if sa.device.type == "cpu":
+        writer.submit(index, sa=sa.numpy())
+        return
+    values, scale = encode_sa_tensor(sa, codec)
+    (values, scale), ready = stage_on_host([values, scale])
+    writer.submit(index, ready=ready, sa=EncodedSA(
+        codec, values.numpy(), None if scale is None else scale.numpy()))
+
+
+def _sd_gt_job(params, image_ids, labels, store_path, runtime, sd=None) -> ShardJob:
     from langseg.cache import ArraySpec, write_store
     from langseg.data import get_dataset_info
     from langseg.models import extract_gt_attention, model_identity
@@ -143,13 +268,13 @@ def _sd_gt_writer(params, image_ids, labels, store_path, runtime) -> tuple:
     info = get_dataset_info(DatasetKind(params["kind"]))
     class_ids = [gt_class_ids(label, background=info.background_channel) for label in labels]
     k_max = max([len(ids) for ids in class_ids] + [1])
-    sd = _load_sd(params, runtime)
+    sd = sd or _load_sd(params, runtime)
     n = latent_pixels(sd)
-    writer = write_store(
+    writer = _pipelined(write_store(
         store_path, manifest=_manifest(params, model_identity(sd)), image_ids=image_ids,
         arrays={"agg": ArraySpec(shape=(n, 1 + k_max), dtype="float32"),
                 "ca_colsum": ArraySpec(shape=(1 + k_max,), dtype="float32"),
-                "class_ids": ArraySpec(shape=(k_max,), dtype="int16")})
+                "class_ids": ArraySpec(shape=(k_max,), dtype="int16")}), runtime)
 
     def write_batch(batch: Sequence[int], images: list) -> None:
         prompted = [i for i in batch if class_ids[i]]  # an image without GT classes has no prompt
@@ -164,9 +289,9 @@ def _sd_gt_writer(params, image_ids, labels, store_path, runtime) -> tuple:
             agg = result.agg if result else np.zeros((n, 1), np.float32)
             colsum = result.ca_colsum if result else np.zeros(1, np.float32)
             agg, colsum, ids = pad_gt_attention(agg, colsum, class_ids[index], k_max)
-            writer.write(index, agg=agg, ca_colsum=colsum, class_ids=ids)
+            writer.submit(index, agg=agg, ca_colsum=colsum, class_ids=ids)
 
-    return writer, write_batch
+    return ShardJob(writer, write_batch)
 
 
 def gt_class_ids(label: np.ndarray, *, background: bool) -> list[int]:

@@ -15,7 +15,7 @@ from langseg.progress import job_summary, track
 
 
 def segment_shard(*, params: Mapping, caches: Mapping[str, str], gt_path, out_path,
-                  log: logging.Logger) -> None:
+                  log: logging.Logger, threads: int = 1) -> None:
     """Run ``params["method"]`` on every image of the shard and write ``out_path`` (``.npz``).
 
     Args:
@@ -24,7 +24,17 @@ def segment_shard(*, params: Mapping, caches: Mapping[str, str], gt_path, out_pa
         caches: cache source (``gem``, ``sd_sa``, ``sd_gt``) -> store path.
         gt_path: the shard's ``prepare_gt`` file.
         out_path: receives ``image_ids (n,) str`` and ``labels (n, S, S) int16``.
+        threads: the job's threads: torch gets them, BLAS and scikit-learn run serially
+            (:func:`langseg.threads.pinned_threads`; two threads are never slower than one).
     """
+    from langseg.threads import pinned_threads
+
+    with pinned_threads(threads):
+        _segment_shard(params, caches, gt_path, out_path, log)
+
+
+def _segment_shard(params: Mapping, caches: Mapping[str, str], gt_path, out_path,
+                   log: logging.Logger) -> None:
     from langseg.cache import open_store
     from langseg.methods import MethodSettings, segment_image
 

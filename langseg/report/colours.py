@@ -81,3 +81,42 @@ def legend_entries(label: np.ndarray, class_names: Sequence[str],
     if flat.size and flat[0] < 0:
         entries.append((IGNORE_NAME, IGNORE_COLOUR))
     return entries
+
+
+#: Qualitative colours for figures, most distinct first (matplotlib's tab10, then the light
+#: halves of tab20, then tab20b/tab20c's strongest rows); none near black or white.
+DISTINCT_COLOURS = (
+    (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
+    (140, 86, 75), (227, 119, 194), (188, 189, 34), (23, 190, 207), (127, 127, 127),
+    (174, 199, 232), (255, 187, 120), (152, 223, 138), (255, 152, 150), (197, 176, 213),
+    (196, 156, 148), (247, 182, 210), (219, 219, 141), (158, 218, 229), (57, 59, 121),
+    (99, 121, 57), (140, 109, 49), (132, 60, 57), (123, 65, 115), (49, 130, 189),
+    (230, 85, 13), (49, 163, 84), (117, 107, 177),
+)
+#: Colour of a class named "background" in figures: light grey, so the photo stays visible
+#: (VOC's own background colour is black, which at alpha 0.8 darkens a whole panel).
+BACKGROUND_COLOUR = (220, 220, 220)
+
+
+def distinct_palette(class_names: Sequence[str], present: np.ndarray,
+                     palette: np.ndarray) -> np.ndarray:
+    """A copy of ``palette`` with distinguishable colours for the classes in ``present``.
+
+    The classes present (ids ``>= 0`` in the integer array ``present``, in id order) get
+    :data:`DISTINCT_COLOURS` in turn (cycling past 28 classes); a class named ``"background"``
+    gets :data:`BACKGROUND_COLOUR`; absent classes keep their ``palette`` colour. Returns
+    ``(n_classes, 3)`` uint8.
+    """
+    palette = _check_palette(palette)
+    if len(class_names) != len(palette):
+        raise ValueError(f"{len(class_names)} class names but {len(palette)} palette colours")
+    ids = np.unique(np.asarray(present))
+    ids = _check_label(ids.reshape(1, -1), len(palette)).ravel()
+    result = palette.copy()
+    foreground = [int(i) for i in ids if i >= 0 and class_names[i] != "background"]
+    for k, class_id in enumerate(foreground):
+        result[class_id] = DISTINCT_COLOURS[k % len(DISTINCT_COLOURS)]
+    for class_id, name in enumerate(class_names):
+        if name == "background":
+            result[class_id] = BACKGROUND_COLOUR
+    return result

@@ -1,7 +1,9 @@
-"""The report's figures as PNG files: Figure 2 (class IoU per method), Figure 3 (qualitative).
+"""The report's figures as PNG and PDF: Figure 2 (class IoU per method), Figure 3 (qualitative).
 
-Figures are drawn with matplotlib's object API on the Agg canvas (no pyplot, no display) and
-saved at :data:`DPI` without a software stamp, so the same inputs give the same bytes.
+Figures are drawn with matplotlib's object API (no pyplot, no display) and saved as PNG at
+:data:`DPI` and as vector PDF next to it, without software stamps or dates, so the same inputs
+give the same bytes. Legends sit outside the data; Figure 3 paints the classes it shows with
+distinguishable colours (:func:`~langseg.report.colours.distinct_palette`).
 """
 
 from __future__ import annotations
@@ -13,18 +15,19 @@ from pathlib import Path
 import numpy as np
 
 from langseg.params import DatasetKind, Method
-from langseg.report.colours import colourise, legend_entries, overlay
+from langseg.report.colours import colourise, distinct_palette, legend_entries, overlay
 from langseg.report.results import (METHOD_LABELS, mean_without_background, sort_key, to_percent,
                                     validate_results)
 
-__all__ = ["colourise", "overlay", "legend_entries", "figure_class_iou", "figure_qualitative",
+__all__ = ["colourise", "overlay", "legend_entries", "figure_class_iou", "class_iou_figure",
+           "figure_qualitative", "METHOD_MARKERS",
            "provenance_title", "DPI", "FIGURE2_METHODS", "METHOD_COLOURS"]
 
 DPI = 120
 #: Figure 2's methods (the report's seven GEM-based rows and AggSD), in legend order.
 FIGURE2_METHODS = (Method.GEM, Method.GEMW, Method.AGGGEM, Method.AGGGEMW, Method.AGGSD,
                    Method.DIFFSEGCLUST, Method.SPECCLUST, Method.GTCLUST)
-#: Fixed colour per method (matplotlib's tab10), the same in every figure.
+#: Fixed colour and marker per method, the same in every figure (colour-blind safe together).
 METHOD_COLOURS = {
     Method.GEM: "#1f77b4", Method.GEMW: "#aec7e8", Method.AGGGEM: "#ff7f0e",
     Method.AGGGEMW: "#ffbb78", Method.AGGSD: "#2ca02c", Method.DIFFSEGCLUST: "#d62728",
@@ -32,6 +35,11 @@ METHOD_COLOURS = {
 }
 #: Figure 3's prediction columns, in order (others follow in Method order).
 FIGURE3_METHODS = (Method.GEM, Method.AGGGEM, Method.DIFFSEGCLUST, Method.SPECCLUST)
+METHOD_MARKERS = {
+    Method.GEM: "o", Method.GEMW: "o", Method.AGGGEM: "s", Method.AGGGEMW: "s",
+    Method.AGGSD: "^", Method.DIFFSEGCLUST: "D", Method.SPECCLUST: "v", Method.GTCLUST: "P",
+    Method.GRABCUT: "X",
+}
 CLASS_IOU_SIZE = (12.0, 5.0)  # inches: 1440 x 600 px at DPI
 PANEL_INCHES = 2.0  # Figure 3 panel side
 LEGEND_INCHES = 2.5  # Figure 3 legend column width
@@ -49,9 +57,12 @@ def provenance_title(results: Sequence[Mapping]) -> str:
 
 
 def _save(figure, path: Path | str) -> Path:
+    """Write ``path`` (PNG) and the same figure as ``path`` with suffix ``.pdf``; return ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=DPI, format="png", metadata={"Software": None})
+    figure.savefig(path.with_suffix(".pdf"), format="pdf",
+                   metadata={"Creator": None, "Producer": None, "CreationDate": None})
     return path
 
 
@@ -72,13 +83,21 @@ def _voc_results(results: Sequence[Mapping], dataset: str | None, split: str) ->
 
 def figure_class_iou(results: Sequence[Mapping], path: Path | str, *, dataset: str | None = None,
                      split: str = "train") -> Path:
-    """Figure 2: class IoU (%) per method over the classes, plus ``"avg."``; writes a PNG.
+    """Figure 2: class IoU (%) per method over the classes, plus ``"avg."``; PNG and PDF.
 
     Uses the VOC 2012 results of ``split`` (or those of ``dataset``). ``"avg."`` is the mean over
-    the classes other than ``"background"`` (NaN classes skipped), as in the report. One line per
-    method of :data:`FIGURE2_METHODS` that has a result, colours :data:`METHOD_COLOURS`.
-    Image size 1440 x 600 px.
+    the classes other than ``"background"`` (NaN classes skipped), as in the report. One marker
+    per method of :data:`FIGURE2_METHODS` that has a result and class, side by side within the
+    class's column (no lines: the classes are not a sequence), colours :data:`METHOD_COLOURS`,
+    markers :data:`METHOD_MARKERS`; the legend sits to the right of the axes. PNG 1440 x 600 px.
+    Returns the PNG path; the PDF has the same stem.
     """
+    return _save(class_iou_figure(results, dataset=dataset, split=split), path)
+
+
+def class_iou_figure(results: Sequence[Mapping], *, dataset: str | None = None,
+                     split: str = "train"):
+    """The ``matplotlib.figure.Figure`` that :func:`figure_class_iou` saves (not saved)."""
     from matplotlib.figure import Figure
 
     selected = _voc_results(results, dataset, split)
@@ -86,20 +105,28 @@ def figure_class_iou(results: Sequence[Mapping], path: Path | str, *, dataset: s
     figure = Figure(figsize=CLASS_IOU_SIZE, dpi=DPI, layout="constrained")
     axes = figure.add_subplot()
     x = np.arange(len(names) + 1)
-    for result in selected:
+    step = 0.8 / len(selected)
+    for k, result in enumerate(selected):
         method = Method(result["method"])
         values = [to_percent(v) for v in result["class_iou"]]
         values.append(to_percent(mean_without_background(result)))
-        axes.plot(x, values, marker="o", markersize=3, linewidth=1.2,
-                  color=METHOD_COLOURS[method], label=METHOD_LABELS[method])
+        axes.plot(x - 0.4 + step * (k + 0.5), values, linestyle="none",
+                  marker=METHOD_MARKERS[method], markersize=4, markeredgewidth=0.4,
+                  markeredgecolor="black", color=METHOD_COLOURS[method],
+                  label=METHOD_LABELS[method])
     axes.set_xticks(x, [*names, "avg."], rotation=60, ha="right")
+    axes.set_xticks(np.arange(len(names) + 2) - 0.5, minor=True)   # class column borders
+    axes.tick_params(axis="x", which="minor", length=0)
+    axes.grid(True, axis="x", which="minor", linewidth=0.4)
+    axes.grid(True, axis="y", which="major", linewidth=0.3)
+    axes.axvline(len(names) - 0.5, color="black", linewidth=0.8)   # classes | avg.
+    axes.set_xlim(-0.5, len(names) + 0.5)
     axes.set_ylabel("IoU (%)")
     axes.set_ylim(0, 100)
-    axes.grid(True, linewidth=0.3)
-    axes.legend(loc="lower left", fontsize="small", ncols=4)
+    figure.legend(loc="outside right upper", fontsize="small", frameon=False)
     axes.set_title(f"Class IoU, {selected[0]['dataset']} ({selected[0]['kind']}) {split}\n"
                    f"{provenance_title(selected)}", fontsize="medium")
-    return _save(figure, path)
+    return figure
 
 
 def _method_order(preds: Mapping) -> list[tuple[Method, object]]:
@@ -132,15 +159,18 @@ def _fit_image(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 def figure_qualitative(images: Sequence[np.ndarray], gts: Sequence[np.ndarray],
                        preds: Mapping[Method | str, Sequence[np.ndarray]],
                        class_names: Sequence[str], palette: np.ndarray, path: Path | str, *,
-                       title: str = "", alpha: float = 0.8) -> Path:
+                       title: str = "", alpha: float = 0.8, distinct: bool = True) -> Path:
     """Figure 3: one row per image: image, ground truth, then each method's prediction.
 
     ``images``: (H, W, 3) uint8 (resized bilinearly to the label size when they differ);
     ``gts`` and each list of ``preds`` (keyed by method value or :class:`Method`): (S, S) int
     label maps, -1 ignore, one per image. Labels are overlaid on the image with ``alpha`` (0.8
-    as in the report); each row ends with a legend of the classes in its maps. ``title`` should
+    as in the report); each row ends with a legend of the classes in its maps. With ``distinct``
+    (default) the classes shown get distinguishable colours and a class named ``"background"``
+    light grey (:func:`~langseg.report.colours.distinct_palette`) instead of ``palette``'s (VOC's
+    black background darkens whole panels, its dark class colours look alike). ``title`` should
     name the dataset, split and provenance. Size: (2 * (2 + n_methods) + 2.5) x (2 * n_images +
-    0.5) inches at :data:`DPI`.
+    0.5) inches at :data:`DPI`; PNG and PDF (same stem). Returns the PNG path.
     """
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
@@ -152,6 +182,10 @@ def figure_qualitative(images: Sequence[np.ndarray], gts: Sequence[np.ndarray],
                          f"each of the {n_rows} images, got {len(gts)} GTs and "
                          f"{ {str(k): len(preds[k]) for _, k in methods} } predictions")
     headers = ["image", "ground truth", *(METHOD_LABELS[m] for m, _ in methods)]
+    if distinct:
+        shown = np.concatenate([np.asarray(m).ravel() for m in
+                                [*gts, *(p for _, k in methods for p in preds[k])]])
+        palette = distinct_palette(class_names, shown, palette)
     width = PANEL_INCHES * len(headers) + LEGEND_INCHES
     height = PANEL_INCHES * n_rows + TITLE_INCHES
     figure = Figure(figsize=(width, height), dpi=DPI)

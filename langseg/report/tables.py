@@ -26,8 +26,8 @@ __all__ = ["ReportTable", "table_ablation", "table_multilabel", "table_benchmark
            "CROSS_TABLE4"]
 
 CHECK = "✓"
-CROSS = "X"  # Table 2's "no"
-CROSS_TABLE4 = "✗"  # Table 4's "no"
+CROSS = "✗"  # "no", in every table (the report used "X" in Table 2 and "✗" in Table 4)
+CROSS_TABLE4 = CROSS  # old name, kept for callers
 
 ABLATION_ROWS = (Method.GEM, Method.GEMW, Method.AGGGEM, Method.AGGSD, Method.AGGGEMW,
                  Method.DIFFSEGCLUST, Method.SPECCLUST, Method.GTCLUST)
@@ -75,7 +75,7 @@ def table_ablation(results: Sequence[Mapping], *, split: str = "train",
                    experiment: str | None = None) -> ReportTable:
     """Table 2: mIoU (%) per method (report order) and dataset on ``split``.
 
-    Columns: ``Method``, ``GT class``, ``GT cluster`` (``"✓"``/``"X"``), then one float column per
+    Columns: ``Method``, ``GT class``, ``GT cluster`` (``"✓"``/``"✗"``), then one float column per
     dataset (``"VOC"``, ``"Context"``; see :func:`dataset_columns`). GrabCut is appended as
     ``"GrabCut (not in the report)"`` when it has results.
     """
@@ -191,12 +191,20 @@ def _literature_rows(literature: pd.DataFrame) -> list[dict]:
 
 
 def _our_backbone(method: Method, results: Sequence[Mapping]) -> str:
-    """``"MetaCLIP ViT-B/16 + SD1.5"`` for real weights, else the provenance model names."""
+    """Which model gives each part of the method's input.
+
+    Real weights: ``"MetaCLIP ViT-B/16 + SD1.5"`` (the names say which is which, as in the
+    report). Other presets: each part labelled, e.g. ``"CLIP: open_clip ViT, tiny random weights
+    + SD: tiny random weights"``.
+    """
     texts = []
     for result in results:
         provenance = result["provenance"]
-        names = REPORT_BACKBONES if is_real(result) else {"clip": provenance["clip_model"],
-                                                          "sd": provenance["sd_model"]}
+        if is_real(result):
+            names = dict(REPORT_BACKBONES)
+        else:
+            names = {"clip": f"CLIP: {provenance['clip_model']}",
+                     "sd": f"SD: {provenance['sd_model']}"}
         parts = [names["clip"]] if method.needs_gem else []
         if method.needs_self_attention or method.needs_sd_gt:
             parts.append(names["sd"])

@@ -1,12 +1,15 @@
 """Write a table with its caption as CSV, Markdown and LaTeX (the only I/O of the tables).
 
-* CSV: ``frame.to_csv(index=False)``; marks become text (``"✓"`` -> ``yes``, ``"X"``/``"✗"`` ->
-  ``no``); the caption follows as lines starting with ``"# "``, so
-  ``pd.read_csv(path, comment="#")`` reads the table back.
-* Markdown: a pipe table (header, separator, one line per row; NaN as ``-``), a blank line, the
-  caption as a paragraph.
-* LaTeX: a ``table`` with a ``tabular`` and the caption in ``\\caption{}``; ``✓`` is written
-  ``\\checkmark`` (needs ``\\usepackage{amssymb}``), ``✗`` as ``$\\times$``.
+The tables mark yes/no with ``"✓"``/``"✗"`` (one symbol each, in every table).
+
+* CSV: ``frame.to_csv(index=False)``; marks become text (``"✓"`` -> ``yes``, ``"✗"`` -> ``no``);
+  the caption follows as lines starting with ``"# "``, so ``pd.read_csv(path, comment="#")``
+  reads the table back.
+* Markdown: pandas ``DataFrame.to_markdown`` (a pipe table through ``tabulate``; numbers
+  right-aligned, NaN as ``-``), a blank line, the caption as a paragraph.
+* LaTeX: pandas ``Styler.to_latex`` with booktabs rules (``\\toprule``, ``\\midrule``,
+  ``\\bottomrule``: needs ``\\usepackage{booktabs}``) in a ``table`` float with ``\\caption{}``;
+  ``✓`` is written ``\\checkmark`` (needs ``\\usepackage{amssymb}``), ``✗`` as ``$\\times$``.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-CSV_MARKS = {"✓": "yes", "X": "no", "✗": "no"}
+CSV_MARKS = {"✓": "yes", "✗": "no"}
 _LATEX_CHARS = {
     "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
     "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
@@ -60,27 +63,24 @@ def format_csv(frame: pd.DataFrame, caption: str) -> str:
 
 
 def format_markdown(frame: pd.DataFrame, caption: str) -> str:
-    """A Markdown pipe table then the caption paragraph."""
-    def line(cells: list[str]) -> str:
-        return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
-
+    """A Markdown pipe table (``DataFrame.to_markdown``) then the caption paragraph."""
     numeric = [_is_numeric(frame[column]) for column in frame.columns]
-    lines = [line([str(c) for c in frame.columns]),
-             "|" + "|".join("---:" if n else "---" for n in numeric) + "|"]
-    lines += [line([format_cell(v) for v in row]) for row in frame.itertuples(index=False)]
-    return "\n".join(lines) + "\n\n" + caption + "\n"
+    text = frame.map(format_cell).map(lambda cell: cell.replace("|", "\\|"))
+    text.columns = [str(c).replace("|", "\\|") for c in frame.columns]
+    table = text.to_markdown(index=False, disable_numparse=True,
+                             colalign=["right" if n else "left" for n in numeric])
+    return table + "\n\n" + caption + "\n"
 
 
 def format_latex(frame: pd.DataFrame, caption: str) -> str:
-    """A LaTeX ``table`` float: ``tabular`` (numbers right-aligned) and ``\\caption``."""
+    """A LaTeX ``table`` float from ``Styler.to_latex``: booktabs rules, numbers right-aligned."""
     spec = "".join("r" if _is_numeric(frame[c]) else "l" for c in frame.columns)
-    header = " & ".join(latex_escape(str(c)) for c in frame.columns) + r" \\"
-    body = [" & ".join(latex_escape(format_cell(v)) for v in row) + r" \\"
-            for row in frame.itertuples(index=False)]
-    lines = [r"% needs \usepackage{amssymb} for \checkmark", r"\begin{table}[ht]", r"\centering",
-             rf"\begin{{tabular}}{{{spec}}}", r"\hline", header, r"\hline", *body, r"\hline",
-             r"\end{tabular}", rf"\caption{{{latex_escape(caption)}}}", r"\end{table}"]
-    return "\n".join(lines) + "\n"
+    text = frame.map(lambda value: latex_escape(format_cell(value)))
+    text.columns = [latex_escape(str(c)) for c in frame.columns]
+    body = text.style.hide(axis="index").to_latex(
+        hrules=True, column_format=spec, position="ht", position_float="centering",
+        caption=latex_escape(caption), environment="table")
+    return r"% needs \usepackage{booktabs} and \usepackage{amssymb} (for \checkmark)" + "\n" + body
 
 
 def latex_escape(text: str) -> str:

@@ -4,6 +4,7 @@ from langseg.config import validate_config
 from langseg.params import Method
 from langseg import workflow_plan as plan
 from langseg import workflow_paths as paths
+from langseg.devices import extraction_gpus, gpu_visible
 
 
 # JSON-schema validation with the schema's defaults filled in (langseg/schemas, shipped with the
@@ -38,6 +39,18 @@ def get_index_params(wildcards):
 def get_gt_params(wildcards):
     """Dataset kind, mask size and error policy for prepare_gt."""
     return PLAN.gt_params(wildcards.dataset)
+
+
+EXTRACTION_GPUS = extraction_gpus(config["models"]["device"], gpu_present=gpu_visible())
+
+
+def get_extraction_gpus(wildcards):
+    """GPUs per local model-running job (extract_*, standard_segment): 0 on the CPU, so CPU
+    jobs are not serialised.
+
+    Cluster profiles override it (profiles/slurm sets gpu 1 for each extraction step).
+    """
+    return EXTRACTION_GPUS
 
 
 def get_sd_attention_params(wildcards):

@@ -12,7 +12,7 @@ rule extract_sd_attention:
         extraction=get_sd_attention_params,
     threads: 2
     resources:
-        gpu=1,
+        gpu=get_extraction_gpus,
     log:
         "logs/extract_sd_attention/{dataset}/{split}/{shard}.log",
     benchmark:
@@ -33,7 +33,7 @@ rule extract_sd_gt:
         extraction=get_sd_gt_params,
     threads: 2
     resources:
-        gpu=1,
+        gpu=get_extraction_gpus,
     log:
         "logs/extract_sd_gt/{dataset}/{split}/{shard}.log",
     benchmark:
@@ -54,7 +54,7 @@ rule extract_gem:
         extraction=get_gem_params,
     threads: 2
     resources:
-        gpu=1,
+        gpu=get_extraction_gpus,
     log:
         "logs/extract_gem/{dataset}/{split}/{shard}.log",
     benchmark:

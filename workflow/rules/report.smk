@@ -22,8 +22,18 @@ rule write_tables:
             caption="../report/class_iou.rst",
             category="Tables",
         ),
-        markdown=expand("results/tables/{table}.md", table=TABLES),
-        latex=expand("results/tables/{table}.tex", table=TABLES),
+        markdown=report(
+            expand("results/tables/{table}.md", table=TABLES),
+            caption="../report/table_formats.rst",
+            category="Tables",
+            subcategory="Markdown",
+        ),
+        latex=report(
+            expand("results/tables/{table}.tex", table=TABLES),
+            caption="../report/table_formats.rst",
+            category="Tables",
+            subcategory="LaTeX (booktabs)",
+        ),
     params:
         report=get_report_params,
     log:
@@ -41,6 +51,18 @@ rule plot_figures:
     output:
         figure2=report("results/figures/figure2_class_iou.png", caption="../report/figure2.rst", category="Figures"),
         figure3=report("results/figures/figure3_qualitative.png", caption="../report/figure3.rst", category="Figures"),
+        figure2_pdf=report(
+            "results/figures/figure2_class_iou.pdf",
+            caption="../report/figure2.rst",
+            category="Figures",
+            subcategory="PDF",
+        ),
+        figure3_pdf=report(
+            "results/figures/figure3_qualitative.pdf",
+            caption="../report/figure3.rst",
+            category="Figures",
+            subcategory="PDF",
+        ),
     params:
         report=get_report_params,
     log:

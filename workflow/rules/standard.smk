@@ -51,7 +51,7 @@ rule standard_segment:
         "../envs/langseg.yaml"
     threads: 2
     resources:
-        gpu=1,
+        gpu=get_extraction_gpus,
     params:
         segment=get_standard_segment_params,
     script:

@@ -11,4 +11,5 @@ with job_logging(snakemake.log[0], "segment") as log:  # noqa: F821
         gt_path=snakemake.input.gt,  # noqa: F821
         out_path=snakemake.output.pred,  # noqa: F821
         log=log,
+        threads=snakemake.threads,  # noqa: F821
     )

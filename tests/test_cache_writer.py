@@ -1,0 +1,98 @@
+"""Pipelined store writes: identical stores to serial writes, failures surface, no silent gaps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from langseg.cache import (ArraySpec, CacheError, EncodedSA, SACodec, encode_sa, open_store,
+                           sa_array_spec, write_store)
+from langseg.cache.codecs import encode_sa_tensor
+from langseg.cache.writer import PipelinedWriter, stage_on_host
+from langseg.synthetic import proxy_self_attention, segment_map
+
+IDS = [f"img{i}" for i in range(7)]
+MANIFEST = {"extraction": {"source": "sd_sa"}}
+
+
+def _sa(i: int) -> np.ndarray:
+    return proxy_self_attention(segment_map(8, 1 + i % 4, seed=i), noise=1.0, seed=i)  # (64, 64)
+
+
+def _store(path: Path, codec: SACodec):
+    return write_store(path, manifest=MANIFEST, image_ids=IDS,
+                       arrays={"sa": sa_array_spec(64, codec),
+                               "cosines": ArraySpec(shape=(3, 4), dtype="float32")})
+
+
+def _files(path: Path) -> dict[str, bytes]:
+    return {str(f.relative_to(path)): f.read_bytes() for f in sorted(path.rglob("*"))
+            if f.is_file()}
+
+
+def _encoded_on_torch(i: int, codec: SACodec) -> EncodedSA:
+    values, scale = encode_sa_tensor(torch.from_numpy(_sa(i)), codec)
+    return EncodedSA(codec, values.numpy(), None if scale is None else scale.numpy())
+
+
+@pytest.mark.parametrize("codec", [SACodec.U8_POW06, SACodec.FP16_ZSTD])
+def test_pipelined_writes_give_the_serial_store_byte_for_byte(tmp_path, codec):
+    serial = _store(tmp_path / "serial.zarr", codec)
+    for i in range(len(IDS)):
+        serial.write(i, sa=_sa(i), cosines=np.full((3, 4), i, np.float32))
+    serial.close()
+    calls = []
+    with PipelinedWriter(_store(tmp_path / "piped.zarr", codec), threads=3,
+                         max_pending=2) as piped:
+        for i in reversed(range(len(IDS))):  # any order; SA encoded by torch half the time
+            sa = _encoded_on_torch(i, codec) if i % 2 else _sa(i)
+            piped.submit(i, ready=lambda i=i: calls.append(i), sa=sa,
+                         cosines=np.full((3, 4), i, np.float32))
+    assert sorted(calls) == list(range(len(IDS)))
+    serial_files, piped_files = _files(tmp_path / "serial.zarr"), _files(tmp_path / "piped.zarr")
+    assert len(serial_files) > 2 * len(IDS)  # every chunk of every array plus metadata
+    assert piped_files == serial_files
+    reader = open_store(tmp_path / "piped.zarr", expected=MANIFEST)
+    np.testing.assert_array_equal(reader.read_encoded_sa(3).values,
+                                  encode_sa(_sa(3), codec).values)
+
+
+def test_a_failed_write_surfaces_and_the_store_stays_incomplete(tmp_path):
+    piped = PipelinedWriter(_store(tmp_path / "s.zarr", SACodec.U8_POW06), threads=2)
+    for i in range(len(IDS)):
+        bad = np.ones((64, 64), np.float32)  # rows sum to 64: refused by the encoder
+        piped.submit(i, sa=bad if i == 4 else _sa(i), cosines=np.zeros((3, 4), np.float32))
+    with pytest.raises(ValueError, match="sum to 1"):
+        piped.close()
+    with pytest.raises(CacheError, match="incomplete"):
+        open_store(tmp_path / "s.zarr", expected=MANIFEST)
+
+
+def test_exception_in_the_with_block_leaves_the_store_incomplete(tmp_path):
+    piped = PipelinedWriter(_store(tmp_path / "s.zarr", SACodec.U8_POW06), threads=2)
+    with pytest.raises(RuntimeError, match="model failed"), piped:
+        for i in range(len(IDS)):
+            piped.submit(i, sa=_sa(i), cosines=np.zeros((3, 4), np.float32))
+        raise RuntimeError("model failed")
+    with pytest.raises(CacheError, match="incomplete"):
+        open_store(tmp_path / "s.zarr", expected=MANIFEST)
+
+
+def test_encoded_sa_of_another_codec_is_refused(tmp_path):
+    writer = _store(tmp_path / "s.zarr", SACodec.U8_POW06)
+    with pytest.raises(ValueError, match="stores u8-pow0.6"):
+        writer.write(0, sa=encode_sa(_sa(0), SACodec.U8_SQRT))
+    with pytest.raises(ValueError, match="stores u8-pow0.6"):
+        writer.write(0, sa=encode_sa(_sa(0), SACodec.FP16_ZSTD))
+
+
+def test_bad_settings_and_cpu_staging():
+    with pytest.raises(ValueError, match="threads"):
+        PipelinedWriter(None, threads=-1)
+    t = torch.ones(3)
+    host, ready = stage_on_host([t, None])
+    ready()
+    assert host[0] is t and host[1] is None
