@@ -21,7 +21,8 @@ def test_figure3_pixels_carry_the_overlay_colour_of_each_class(tmp_path):
     black = [np.zeros((32, 32, 3), dtype=np.uint8)]
     gt = [np.ones((32, 32), dtype=int)]  # cat everywhere
     preds = {"gem": [np.full((32, 32), 2)]}  # dog everywhere
-    path = figure_qualitative(black, gt, preds, NAMES, PALETTE, tmp_path / "f3.png")
+    path = figure_qualitative(black, gt, preds, NAMES, PALETTE, tmp_path / "f3.png",
+                              distinct=False)  # the given palette, not distinct colours
     with Image.open(path) as png:
         image = np.asarray(png.convert("RGB"))
     cat, dog, bird = (0.8 * PALETTE[c] for c in (1, 2, 3))  # (200, 0, 0), (0, 0, 200), ...
