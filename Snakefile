@@ -2,22 +2,8 @@
 #
 #   snakemake --cores 8 tables          # everything, from extraction to the tables and figures
 #
-# Paths (dataset = a key of config `datasets`, shard = 000, 001, ...):
-#   resources/demo/VOC2012/                                generated demo dataset (make_demo)
-#   results/{dataset}/{split}/index.tsv                    image ids, paths, shard (index_dataset)
-#   results/{dataset}/{split}/gt/{shard}.npz               GT labels at mask_size (prepare_gt)
-#   results/cache/{dataset}/{split}/sd_sa/{shard}.zarr     SD self-attention, empty prompt
-#   results/cache/{dataset}/{split}/sd_gt/{shard}.zarr     SD GT-prompt pass for AggSD
-#   results/cache/{dataset}/{split}/gem/{shard}.zarr       GEM patch-text cosines
-#   results/cache/{dataset}/{split}/{backend}/{shard}.zarr  another CLIP backend's cosines
-#   results/cache/{dataset}/{split}/sd_zs/{backend}/...     SD pass prompted with its classes
-#   results/{dataset}/{split}/pred/{method}/{shard}.npz    predicted label maps (segment);
-#                                                          {method} is e.g. agggem (gem) or sclip/agggem
-#   results/{dataset}/{split}/eval/{method}.json           scores (evaluate)
-#   results/tables/, results/figures/                      Tables 2-4, Figures 2-3
-#   results/standard/{dataset}/{split}/...                 standard protocol (index, counts, eval)
-#   results/tables/standard_benchmark.*                    the standard protocol's table
-#   logs/{rule}/...                                        one log per job; benchmarks in logs/benchmarks/
+# File layout: langseg/workflow_paths.py (the one place the rules and the plan take paths from).
+# (the CLIP-backend, AggSD-ZS and standard-protocol rules still spell their paths in the rule files.)
 
 from snakemake.utils import min_version
 

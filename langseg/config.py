@@ -1,9 +1,10 @@
 """Validation of the workflow configuration (``config.yaml``) against its JSON schema.
 
-The schema (``workflow/schemas/config.schema.yaml``) is the one place where workflow defaults
-live; :func:`validate_config` fills them in and turns schema violations into messages that name
-the key and say what is allowed. Method hyperparameters have their defaults in
-:class:`langseg.methods.MethodSettings` (they depend on the dataset).
+The schema (``langseg/schemas/config.schema.yaml``, shipped with the package) is the one place
+where workflow defaults live; :func:`validate_config` fills them in and turns schema violations
+into messages that name the key and say what is allowed. Method hyperparameters
+(``method_settings``) have their defaults and their checks in
+:class:`langseg.methods.MethodSettings` (they depend on the dataset), which validates them here.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "workflow" / "schemas" / "config.schema.yaml"
+from langseg.params import DatasetKind, Method
+
+from langseg.schemas import SCHEMA_PATH
 
 
 class ConfigError(ValueError):
@@ -20,7 +23,7 @@ class ConfigError(ValueError):
 
 
 def load_schema(path: Path | str = SCHEMA_PATH) -> dict:
-    """Read the YAML JSON-schema at ``path``."""
+    """Read the YAML JSON-schema at ``path`` (default: the packaged schema)."""
     import yaml
 
     with open(path, encoding="utf-8") as handle:
@@ -118,10 +121,9 @@ def _cross_checks(config: MutableMapping) -> list[str]:
             problems.append(f"report.figure3.split: {figure3.get('split')!r} is not a split of "
                             f"dataset {figure3['dataset']!r} ({dataset['splits']})")
     problems += _backend_checks(config)
-    sd_methods = {"agggem", "agggemw", "aggsd", "diffsegclust", "specclust", "grabcut",
-                  "aggsd-zs"}
+    problems += _method_settings_problems(config)
     if (config["models"]["preset"] == "real" and not config["models"].get("sd_path")
-            and sd_methods & set(config["methods"])):
+            and any(Method(m).needs_sd for m in config["methods"])):
         problems.append("models.sd_path: the real preset needs the path of the SD 1.5 weights "
                         "(a diffusers folder or a .safetensors file); see README, Model weights")
     return problems
@@ -145,4 +147,22 @@ def _backend_checks(config: MutableMapping) -> list[str]:
             make_backend(name, settings)
         except (TypeError, ValueError) as err:
             problems.append(f"extraction.backends.{name}: {err}")
+    return problems
+
+
+def _method_settings_problems(config: MutableMapping) -> list[str]:
+    """``method_settings`` checked by :class:`MethodSettings` (the home of their rules) for
+    every configured dataset kind; one message per distinct problem."""
+    from langseg.methods import MethodSettings
+
+    problems = []
+    report_kinds = {k.value for k in DatasetKind}  # other kinds (standard protocol) skip methods
+    kinds = {d.get("kind") for d in config.get("datasets", {}).values()} & report_kinds
+    for kind in sorted(kinds or {DatasetKind.CONTEXT.value}):
+        try:
+            MethodSettings.for_dataset(DatasetKind(kind), config.get("method_settings", {}))
+        except (ValueError, TypeError) as err:
+            message = f"method_settings: {err}"
+            if message not in problems:
+                problems.append(message)
     return problems

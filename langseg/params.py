@@ -50,6 +50,12 @@ class Method(str, Enum):
         return self.needs_gem or self.needs_sd_zs
 
     @property
+    def needs_sd(self) -> bool:
+        """Whether the method reads an SD cache (``sd_sa``, ``sd_gt`` or ``sd_zs``): needs the SD
+        weights."""
+        return self.needs_self_attention or self.needs_sd_gt or self.needs_sd_zs
+
+    @property
     def uses_ground_truth(self) -> bool:
         """Whether the method sees ground-truth classes or segments (not zero-shot)."""
         return self in {Method.GEMW, Method.AGGGEMW, Method.AGGSD, Method.GTCLUST}
@@ -60,6 +66,15 @@ class Fidelity(str, Enum):
 
     REPORT = "report"
     CORRECTED = "corrected"
+
+
+def gt_pass_timestep(fidelity: Fidelity | str, *, sa_timestep: int, gt_timestep: int) -> int:
+    """Timestep of the GT-prompt SD pass (AggSD), the one home of this rule.
+
+    ``report``: ``gt_timestep`` (101 as coded: ``training_step``'s default); ``corrected``: the
+    empty-prompt pass's ``sa_timestep`` (100), so both SD passes see the same noise level.
+    """
+    return gt_timestep if Fidelity(fidelity) is Fidelity.REPORT else sa_timestep
 
 
 class Preset(str, Enum):

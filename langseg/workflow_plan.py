@@ -9,14 +9,15 @@ missing dataset root, split file, image or mask fails before any job runs.
 from __future__ import annotations
 
 import hashlib
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from langseg.params import DatasetKind, Fidelity, Method
+from langseg import workflow_paths as paths
+from langseg.data.index import shard_name, shard_names
+from langseg.params import DatasetKind, Fidelity, Method, gt_pass_timestep
 from langseg.provenance import EXTRACTION_CODE, SEGMENT_CODE, code_digest
 
 #: Package sources behind the ground-truth files (readers, label rules, resizing).
@@ -83,11 +84,6 @@ def cache_folder(source: str, backend: str) -> str:
     if source == "clip":
         return backend
     return f"sd_zs/{backend}" if source == "sd_zs" else source
-
-
-def shard_name(index: int) -> str:
-    """``0 -> "000"``: the shard wildcard value."""
-    return f"{index:03d}"
 
 
 @dataclass(frozen=True)
@@ -221,8 +217,7 @@ class WorkflowPlan:
 
     def shards(self, dataset: str, split: str) -> list[str]:
         """Shard wildcard values of a split: ``["000", "001", ...]``."""
-        count = math.ceil(self.n_images(dataset, split) / self.shard_size)
-        return [shard_name(i) for i in range(count)]
+        return shard_names(self.n_images(dataset, split), self.shard_size)
 
     def shard_files(self, pattern: str, wildcards: Mapping[str, str]) -> list[str]:
         """``pattern`` formatted for every shard of ``wildcards.dataset``/``wildcards.split``."""
@@ -318,10 +313,8 @@ class WorkflowPlan:
         kind = self.datasets[dataset].kind
         code = code_digest(EXTRACTION_CODE)
         sd = extraction["sd"]
-        if source == "sd_sa" or fidelity is Fidelity.CORRECTED:
-            timestep = sd["sa_timestep"]
-        else:
-            timestep = sd["gt_timestep"]
+        timestep = sd["sa_timestep"] if source == "sd_sa" else gt_pass_timestep(
+            fidelity, sa_timestep=sd["sa_timestep"], gt_timestep=sd["gt_timestep"])
         params = {"source": source, "models": self.sd_models, "fidelity": fidelity.value,
                   "timestep": timestep, "seed": sd["seed"], "code": code}
         if source == "sd_sa":
@@ -355,7 +348,8 @@ class WorkflowPlan:
         """
         method, backend = parse_run(method)
         return {backend if source == "clip" else source:
-                f"results/cache/{dataset}/{split}/{cache_folder(source, backend)}/{shard}.zarr"
+                paths.CACHE.format(dataset=dataset, split=split,
+                                   source=cache_folder(source, backend), shard=shard)
                 for source in method_sources(method)}
 
     def method_overrides(self, method: Method) -> dict:
@@ -405,7 +399,8 @@ class WorkflowPlan:
 
     def evaluation_path(self, dataset: str, split: str, method: Method | str,
                         backend: str = DEFAULT_BACKEND) -> str:
-        return f"results/{dataset}/{split}/eval/{run_name(Method(method), backend)}.json"
+        return paths.EVAL.format(dataset=dataset, split=split,
+                                 method=run_name(Method(method), backend))
 
     def dataset_split_names(self) -> list[str]:
         """``{dataset}_{split}`` of every configured split (names of the class-IoU tables)."""
@@ -452,13 +447,14 @@ class WorkflowPlan:
     def figure3_inputs(self) -> dict:
         """Named inputs of plot_figures: index, GT and prediction shards of the chosen images."""
         fig = self.figure3
-        base = f"results/{fig['dataset']}/{fig['split']}"
+        where = {"dataset": fig["dataset"], "split": fig["split"]}
         shards = sorted({shard_name(i // self.shard_size) for i in fig["images"]})
-        inputs = {"index": f"{base}/index.tsv",
-                  "figure3_gt": [f"{base}/gt/{s}.npz" for s in shards]}
+        inputs = {"index": paths.INDEX.format(**where),
+                  "figure3_gt": [paths.GT.format(**where, shard=s) for s in shards]}
         for method in fig["methods"]:
             run = run_name(Method(method), self.report_backend)
-            inputs[f"figure3_{method}"] = [f"{base}/pred/{run}/{s}.npz" for s in shards]
+            inputs[f"figure3_{method}"] = [paths.PRED.format(**where, method=run, shard=s)
+                                           for s in shards]
         return inputs
 
     def report_params(self) -> dict:

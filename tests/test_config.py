@@ -1,6 +1,7 @@
 """The config schema: defaults filled in one place, bad keys and values named in the error."""
 
 import copy
+from pathlib import Path
 
 import pytest
 import yaml
@@ -10,9 +11,12 @@ from langseg.config import ConfigError, load_schema, validate_config
 from langseg.params import Benchmark, DatasetKind, Device, Fidelity, Method, Preset
 
 
+REPO = Path(__file__).resolve().parents[1]
+
+
 @pytest.fixture()
 def config():
-    with open("config.yaml", encoding="utf-8") as handle:
+    with open(REPO / "config.yaml", encoding="utf-8") as handle:
         return yaml.safe_load(handle)
 
 
@@ -49,7 +53,7 @@ def test_unknown_key_is_named_with_the_allowed_keys(config):
     with pytest.raises(ConfigError) as err:
         validate_config(config)
     message = str(err.value)
-    assert "method_settings.diffseg" in message and "'kl_treshold' was unexpected" in message
+    assert "method_settings.diffseg" in message and "'kl_treshold'" in message
     assert "kl_threshold" in message  # the allowed keys are listed
 
 

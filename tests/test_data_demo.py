@@ -1,7 +1,6 @@
 """langseg.data.demo: the embedded demo is a valid, deterministic VOC2012 dataset."""
 
 import hashlib
-import time
 
 import numpy as np
 import pytest
@@ -15,10 +14,7 @@ from langseg.data.palettes import voc_palette
 @pytest.fixture(scope="module")
 def demo_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("demo")
-    start = time.perf_counter()
-    write_demo_dataset(root)
-    seconds = time.perf_counter() - start
-    assert seconds < 5, f"demo generation took {seconds:.1f} s (target < 2 s)"
+    write_demo_dataset(root)  # its speed is measured by benchmarks, not asserted here
     return root
 
 

@@ -6,8 +6,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from langseg.data import list_samples, load_label, read_label
+from langseg.data import list_samples, read_label
+from langseg.data.labels import resize_labels
 from langseg.data.palettes import voc_palette
+
+
+def load_label(sample, kind, *, size=320):
+    """The label map of ``sample`` nearest-resized to ``size`` (what prepare_ground_truth does)."""
+    return resize_labels(read_label(sample.mask_path, kind), size)
 
 
 def _mask_png(path: Path, values, *, palette: bool = True) -> None:

@@ -46,7 +46,8 @@ def test_sd_folder_missing_parts(sd_folder, tmp_path):
     partial = tmp_path / "partial"
     partial.mkdir()
     (partial / "vae").symlink_to(sd_folder / "vae")
-    with pytest.raises(FileNotFoundError, match=r"lacks unet/.*hf download stable-diffusion-v1-5/stable-diffusion-v1-5"):
+    with pytest.raises(FileNotFoundError,
+                       match=r"lacks unet/.*hf download stable-diffusion-v1-5/stable-diffusion-v1-5"):
         load_sd(Preset.REAL, sd_path=partial, device="cpu")
     with pytest.raises(FileNotFoundError, match="models.sd_path"):
         check_weights(Preset.REAL, None, None)

@@ -7,7 +7,7 @@ from langseg.data.demo import DEMO_SPLITS, write_demo_dataset
 from langseg.data.ground_truth import GroundTruthShard, prepare_ground_truth, present_classes
 from langseg.data.images import CorruptFileError, load_image
 from langseg.data.index import read_index, shard_names, shard_samples, write_index
-from langseg.data.readers import list_samples, load_label, read_label
+from langseg.data.readers import list_samples, read_label
 from langseg.data.registry import DatasetInfo, as_dataset_kind, get_dataset_info
 from langseg.data.samples import Sample
 
@@ -21,7 +21,6 @@ __all__ = [
     "get_dataset_info",
     "list_samples",
     "load_image",
-    "load_label",
     "prepare_ground_truth",
     "present_classes",
     "read_index",

@@ -16,7 +16,6 @@ from langseg.data.samples import Sample, layout_hint, require_root, require_spli
 
 NAME = "Cityscapes"
 SPLITS = ("train", "val")
-DEFAULT_SPLITS = ("val",)
 LAYOUT = """
 cityscapes/                       <- root
   leftImg8bit/{train,val}/{city}/{id}_leftImg8bit.png

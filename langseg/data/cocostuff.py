@@ -20,7 +20,6 @@ from langseg.data.samples import (Sample, layout_hint, read_split_file, require_
 
 NAME = "COCO-Stuff"
 SPLITS = ("val2017", "val2017-full", "train2017-full")
-DEFAULT_SPLITS = ("val2017",)
 LAYOUT = """
 cocostuff/                        <- root
   images/{val2017,train2017}/{id}.jpg

@@ -9,7 +9,6 @@ from langseg.data.samples import Sample, read_split_file, require_root, require_
 
 NAME = "PASCAL Context"
 SPLITS = ("train", "val")
-DEFAULT_SPLITS = ("train", "val")
 LAYOUT = """
 VOC2010/                          <- root
   JPEGImages/{id}.jpg

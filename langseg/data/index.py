@@ -22,6 +22,11 @@ def _check_shard_size(shard_size: int) -> None:
         raise ValueError(f"shard_size must be a positive integer, got {shard_size!r}")
 
 
+def shard_name(index: int) -> str:
+    """Name of shard ``index``: ``0 -> "000"`` (the shard wildcard value)."""
+    return f"{index:03d}"
+
+
 def shard_names(n_samples: int, shard_size: int) -> list[str]:
     """Names of the ``ceil(n_samples / shard_size)`` shards: ``["000", "001", ...]``.
 
@@ -38,7 +43,7 @@ def shard_names(n_samples: int, shard_size: int) -> list[str]:
             f"{n_samples} images in shards of {shard_size} make {n_shards} shards; at most "
             f"{MAX_SHARDS} are allowed (3-digit names): set shard_size >= "
             f"{math.ceil(n_samples / MAX_SHARDS)}")
-    return [f"{k:03d}" for k in range(n_shards)]
+    return [shard_name(k) for k in range(n_shards)]
 
 
 def shard_samples(samples: Sequence[Sample], shard_size: int) -> list[list[Sample]]:

@@ -1,4 +1,4 @@
-"""Dataset-independent entry points: list a split's samples and load a sample's label map."""
+"""Dataset-independent entry points: list a split's samples and read a sample's label map."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import numpy as np
 
 from langseg.data import cityscapes, cocostuff, context, voc
 from langseg.data.images import read_mask
-from langseg.data.labels import check_size, resize_labels
 from langseg.data.registry import as_dataset_kind
 from langseg.data.samples import Sample, limit_samples, require_files
 from langseg.params import DatasetKind
@@ -62,13 +61,3 @@ def read_label(mask_path: str | os.PathLike, kind: DatasetKind | str) -> np.ndar
         return layout.map_labels(raw)
     except ValueError as err:
         raise ValueError(f"{layout.NAME} mask {mask_path}: {err}") from err
-
-
-def load_label(sample: Sample, kind: DatasetKind | str, *, size: int = 320) -> np.ndarray:
-    """The label map of ``sample`` resized (PIL NEAREST, from the stored mask) to ``size``.
-
-    Returns:
-        ``(size, size) int16`` in the dataset's label space, ``-1`` = ignore.
-    """
-    check_size(size)
-    return resize_labels(read_label(sample.mask_path, kind), size)

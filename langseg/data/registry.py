@@ -24,11 +24,9 @@ class DatasetInfo:
         background_channel: VOC only: the background rule adds channel 0 in front of the prompts.
         eval_class_names: scored classes (COCO-Stuff: the 27 coarse names; others = class_names).
         eval_mapping: COCO-Stuff: ``(171,) int64`` fine id -> coarse 27-id; ``None`` otherwise.
-        temperature: softmax temperature ``s`` of CA_CLIP = softmax(cos / s): 0.1 VOC, 0.01 others.
         palette: ``(len(class_names), 3) uint8`` colours (VOC colour map for VOC, fixed distinct
             colours for the others).
         splits: split names the reader accepts.
-        default_splits: the splits the report evaluated.
     """
 
     kind: DatasetKind
@@ -37,10 +35,8 @@ class DatasetInfo:
     background_channel: bool
     eval_class_names: tuple[str, ...]
     eval_mapping: np.ndarray | None
-    temperature: float
     palette: np.ndarray
     splits: tuple[str, ...]
-    default_splits: tuple[str, ...]
 
     @property
     def n_eval_classes(self) -> int:
@@ -83,10 +79,8 @@ def _info(kind: DatasetKind) -> DatasetInfo:
         background_channel=is_voc,
         eval_class_names=classes.COCO_STUFF_COARSE_CLASSES if is_coco else names,
         eval_mapping=None if mapping is None else _read_only(mapping),
-        temperature=0.1 if is_voc else 0.01,
         palette=_read_only(palette),
         splits=module.SPLITS,
-        default_splits=module.DEFAULT_SPLITS,
     )
 
 

@@ -9,7 +9,6 @@ from langseg.data.samples import Sample, read_split_file, require_root, require_
 
 NAME = "VOC2012"
 SPLITS = ("train", "val", "trainval")
-DEFAULT_SPLITS = ("train", "val")
 LAYOUT = """
 VOC2012/                          <- root
   JPEGImages/{id}.jpg

@@ -8,7 +8,8 @@ functions that resample with it).
 from langseg.methods.inputs import ImageInputs, SDGroundTruthAttention
 from langseg.methods.segment import segment_image, segment_image_methods
 from langseg.methods.settings import (DiffSegSettings, GrabCutSettings, GrabCutUnary,
-                                      MethodSettings, SpecClustSettings, SVDSolver)
+                                      MethodSettings, SpecClustSettings, SVDSolver,
+                                      default_temperature)
 
 __all__ = [
     "DiffSegSettings",
@@ -19,6 +20,7 @@ __all__ = [
     "SDGroundTruthAttention",
     "SVDSolver",
     "SpecClustSettings",
+    "default_temperature",
     "segment_image",
     "segment_image_methods",
 ]

@@ -17,6 +17,19 @@ from typing import Any
 from langseg.params import DatasetKind
 
 
+#: Softmax temperature ``s`` of CA_CLIP = softmax(cos / s) (the one home of this default): the
+#: report uses 0.1 on VOC, where its background rule (offset 0.8, tuned with s = 0.1) adds
+#: channel 0, and 0.01 (CLIP's logit scale 100) on every dataset without that rule.
+TEMPERATURE_VOC = 0.1
+TEMPERATURE_OTHERS = 0.01
+
+
+def default_temperature(voc_background: bool) -> float:
+    """The report's temperature: :data:`TEMPERATURE_VOC` with the VOC background rule, else
+    :data:`TEMPERATURE_OTHERS`."""
+    return TEMPERATURE_VOC if voc_background else TEMPERATURE_OTHERS
+
+
 class SVDSolver(str, Enum):
     """How SpecClust gets the leading left singular vectors of the normalised SA."""
 
@@ -161,7 +174,7 @@ class MethodSettings:
         kind = DatasetKind(kind)
         voc = kind is DatasetKind.VOC2012
         values: dict[str, Any] = {
-            "temperature": 0.1 if voc else 0.01,
+            "temperature": default_temperature(voc),
             "voc_background": voc,
             "agggemw_ca_norm": kind is DatasetKind.CITYSCAPES,
             "aggsd_minmax": voc,

@@ -58,7 +58,8 @@ def resolve_device(device: Device | str = Device.AUTO):
     try:
         device = Device(device)
     except ValueError:
-        raise ValueError(f"device must be one of {[d.value for d in Device]}, got {device!r}")
+        raise ValueError(f"device must be one of {[d.value for d in Device]}, got {device!r}") \
+            from None
     if device is Device.CUDA and not torch.cuda.is_available():
         raise ValueError("device 'cuda' requested but no CUDA GPU is visible to torch; "
                          "use device 'auto' or 'cpu'")

@@ -21,13 +21,16 @@ import numpy as np
 
 from langseg.attention import aggregate_cross_attention, aggregate_self_attention, gt_aggregation
 from langseg.models.prompts import PromptChunk, plan_gt_prompts
-from langseg.params import Fidelity
+from langseg.params import Fidelity, gt_pass_timestep
+from langseg.schemas import schema_default
 
 SD_INPUT_SIZE = 512
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-SA_TIMESTEP = 100  # GEM-based methods (both fidelities)
-AGGSD_REPORT_TIMESTEP = 101  # AggSD as coded (training_step's default)
+# defaults from the config schema (their one home): 100 for the empty-prompt pass (GEM-based
+# methods, both fidelities), 101 for AggSD as coded (training_step's default)
+SA_TIMESTEP = schema_default("extraction", "sd", "sa_timestep")
+AGGSD_REPORT_TIMESTEP = schema_default("extraction", "sd", "gt_timestep")
 
 
 @dataclass
@@ -395,7 +398,8 @@ def extract_gt_attention(sd: SDModels, images: Sequence,
     if len(images) != len(class_names_per_image):
         raise ValueError(f"{len(images)} images but {len(class_names_per_image)} class lists")
     if timestep is None:
-        timestep = AGGSD_REPORT_TIMESTEP if fidelity is Fidelity.REPORT else SA_TIMESTEP
+        timestep = gt_pass_timestep(fidelity, sa_timestep=SA_TIMESTEP,
+                                    gt_timestep=AGGSD_REPORT_TIMESTEP)
     plans = [plan_gt_prompts(sd.tokenizer, names, fidelity) for names in class_names_per_image]
     with torch.inference_mode():
         latents = torch.cat([encode_latents(sd, preprocess_images(b, fidelity))

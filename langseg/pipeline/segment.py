@@ -70,11 +70,9 @@ def image_inputs(readers: Mapping, image_id: str, gt: np.ndarray, *, backend: st
     if prompted in readers:
         reader = readers[prompted]
         index = reader.index_of(image_id)
-        ids = reader.read("class_ids", index)
-        k = int((ids >= 0).sum())
-        sd_gt = SDGroundTruthAttention(agg=reader.read("agg", index)[:, : 1 + k],
-                                       ca_colsum=reader.read("ca_colsum", index)[: 1 + k],
-                                       class_ids=ids[:k].astype(np.int64))
+        sd_gt = SDGroundTruthAttention.from_padded(reader.read("agg", index),
+                                                   reader.read("ca_colsum", index),
+                                                   reader.read("class_ids", index))
     clip, sd_sa = readers.get(backend), readers.get("sd_sa")
     return ImageInputs(
         cosines=clip.read("cosines", clip.index_of(image_id)) if clip else None,

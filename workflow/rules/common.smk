@@ -4,9 +4,14 @@ from langseg.config import validate_config
 from langseg.params import Method
 from langseg.models.backends import backend_names
 from langseg import workflow_plan as plan
+from langseg import workflow_paths as paths
 from langseg.devices import extraction_gpus, gpu_visible
 
 
+# JSON-schema validation with the schema's defaults filled in (langseg/schemas, shipped with the
+# package). Not snakemake.utils.validate: it fills the same defaults but reports only the first
+# violation, as a schema dump; validate_config lists every violation by dotted key with the
+# allowed values, and checks method_settings and cross-key rules.
 validate_config(config)
 PLAN = plan.WorkflowPlan.from_config(config)
 if workflow.is_main_process:

@@ -3,7 +3,7 @@
 
 rule make_demo:
     output:
-        root=directory("resources/{dataset}/VOC2012"),
+        root=directory(paths.DEMO_ROOT),
     log:
         "logs/make_demo/{dataset}.log",
     conda:
@@ -16,7 +16,7 @@ rule index_dataset:
     input:
         demo=get_demo_root,
     output:
-        index="results/{dataset}/{split}/index.tsv",
+        index=paths.INDEX,
     params:
         dataset=get_index_params,
     log:
@@ -29,9 +29,9 @@ rule index_dataset:
 
 rule prepare_gt:
     input:
-        index="results/{dataset}/{split}/index.tsv",
+        index=paths.INDEX,
     output:
-        gt="results/{dataset}/{split}/gt/{shard}.npz",
+        gt=paths.GT,
     params:
         gt=get_gt_params,
     log:

@@ -3,10 +3,10 @@
 
 rule evaluate:
     input:
-        gt=get_shard_files("results/{dataset}/{split}/gt/{shard}.npz"),
-        pred=get_shard_files("results/{dataset}/{split}/pred/{method}/{shard}.npz"),
+        gt=get_shard_files(paths.GT),
+        pred=get_shard_files(paths.PRED),
     output:
-        scores="results/{dataset}/{split}/eval/{method}.json",
+        scores=paths.EVAL,
     params:
         evaluation=get_evaluate_params,
     log:

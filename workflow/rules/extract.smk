@@ -6,9 +6,9 @@
 
 rule extract_sd_attention:
     input:
-        index="results/{dataset}/{split}/index.tsv",
+        index=paths.INDEX,
     output:
-        store=directory("results/cache/{dataset}/{split}/sd_sa/{shard}.zarr"),
+        store=directory(paths.cache("sd_sa")),
     params:
         extraction=get_sd_attention_params,
     threads: 2
@@ -26,10 +26,10 @@ rule extract_sd_attention:
 
 rule extract_sd_gt:
     input:
-        index="results/{dataset}/{split}/index.tsv",
-        gt="results/{dataset}/{split}/gt/{shard}.npz",
+        index=paths.INDEX,
+        gt=paths.GT,
     output:
-        store=directory("results/cache/{dataset}/{split}/sd_gt/{shard}.zarr"),
+        store=directory(paths.cache("sd_gt")),
     params:
         extraction=get_sd_gt_params,
     threads: 2
@@ -47,9 +47,9 @@ rule extract_sd_gt:
 
 rule extract_gem:
     input:
-        index="results/{dataset}/{split}/index.tsv",
+        index=paths.INDEX,
     output:
-        store=directory("results/cache/{dataset}/{split}/gem/{shard}.zarr"),
+        store=directory(paths.cache("gem")),
     params:
         extraction=get_gem_params,
     threads: 2

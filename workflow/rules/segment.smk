@@ -4,9 +4,9 @@
 rule segment:
     input:
         unpack(get_segment_caches),
-        gt="results/{dataset}/{split}/gt/{shard}.npz",
+        gt=paths.GT,
     output:
-        pred="results/{dataset}/{split}/pred/{method}/{shard}.npz",
+        pred=paths.PRED,
     params:
         segment=get_segment_params,
     log:

@@ -16,13 +16,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
+from langseg.schemas import schema_default
+
 if TYPE_CHECKING:
     import numpy as np
 
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
 PROMPT_TEMPLATE = "a photo of a {}."
-DEFAULT_RESOLUTION = 448
+DEFAULT_RESOLUTION = schema_default("extraction", "gem", "resolution")  # 448 (config schema)
 
 
 @dataclass

@@ -27,8 +27,10 @@ from langseg.models.backends.base import (
     stem,
 )
 
+from langseg.schemas import schema_default
+
 GEM_RESOLUTION = DEFAULT_RESOLUTION
-GEM_DEPTH = 7
+GEM_DEPTH = schema_default("extraction", "gem", "depth")  # 7 (config schema)
 
 
 def resample_positional_embedding(pos, grid: tuple[int, int], old_grid: tuple[int, int]):
