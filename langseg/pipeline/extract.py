@@ -144,7 +144,7 @@ def run_job(job: ShardJob, paths: Sequence, batch_size: int, *, desc: str,
 
     with job.writer, ThreadPoolExecutor(1, thread_name_prefix="prefetch") as prefetch:
         upcoming = prefetch.submit(load, batches[0]) if batches else None
-        for k, batch in enumerate(track(batches, total=len(paths), count=len, desc=desc,
+        for k, _batch in enumerate(track(batches, total=len(paths), count=len, desc=desc,
                                         logger=log)):
             kept, prepared, skipped = upcoming.result()
             if k + 1 < len(batches):

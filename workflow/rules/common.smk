@@ -7,7 +7,6 @@ from langseg import workflow_plan as plan
 from langseg import workflow_paths as paths
 from langseg.devices import extraction_gpus, gpu_visible
 
-
 # JSON-schema validation with the schema's defaults filled in (langseg/schemas, shipped with the
 # package). Not snakemake.utils.validate: it fills the same defaults but reports only the first
 # violation, as a schema dump; validate_config lists every violation by dotted key with the
@@ -25,7 +24,8 @@ wildcard_constraints:
     split="[A-Za-z0-9_-]+",
     shard=r"\d{3}",
     # a run: the method (backend gem, the report's paths) or {backend}/{method}
-    method="(?:(?:%s)/)?(?:%s)" % ("|".join(backend_names()), "|".join(m.value for m in Method)),
+    method="(?:(?:%s)/)?(?:%s)"
+    % ("|".join(backend_names()), "|".join(m.value for m in Method)),
     backend="|".join(backend_names()),
 
 
@@ -101,7 +101,9 @@ def get_sd_zs_params(wildcards):
 
 def get_segment_caches(wildcards):
     """The caches of one shard that a method reads (named inputs of segment)."""
-    return PLAN.segment_caches(wildcards.dataset, wildcards.split, wildcards.method, wildcards.shard)
+    return PLAN.segment_caches(
+        wildcards.dataset, wildcards.split, wildcards.method, wildcards.shard
+    )
 
 
 def get_segment_params(wildcards):

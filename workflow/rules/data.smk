@@ -17,12 +17,12 @@ rule index_dataset:
         demo=get_demo_root,
     output:
         index=paths.INDEX,
-    params:
-        dataset=get_index_params,
     log:
         "logs/index_dataset/{dataset}/{split}.log",
     conda:
         "../envs/langseg.yaml"
+    params:
+        dataset=get_index_params,
     script:
         "../scripts/index_dataset.py"
 
@@ -32,11 +32,11 @@ rule prepare_gt:
         index=paths.INDEX,
     output:
         gt=paths.GT,
-    params:
-        gt=get_gt_params,
     log:
         "logs/prepare_gt/{dataset}/{split}/{shard}.log",
     conda:
         "../envs/langseg.yaml"
+    params:
+        gt=get_gt_params,
     script:
         "../scripts/prepare_gt.py"

@@ -7,11 +7,11 @@ rule evaluate:
         pred=get_shard_files(paths.PRED),
     output:
         scores=paths.EVAL,
-    params:
-        evaluation=get_evaluate_params,
     log:
         "logs/evaluate/{dataset}/{split}/{method}.log",
     conda:
         "../envs/langseg.yaml"
+    params:
+        evaluation=get_evaluate_params,
     script:
         "../scripts/evaluate.py"

@@ -9,17 +9,17 @@ rule extract_sd_attention:
         index=paths.INDEX,
     output:
         store=directory(paths.cache("sd_sa")),
-    params:
-        extraction=get_sd_attention_params,
-    threads: 2
-    resources:
-        gpu=get_extraction_gpus,
     log:
         "logs/extract_sd_attention/{dataset}/{split}/{shard}.log",
     benchmark:
         "logs/benchmarks/extract_sd_attention/{dataset}/{split}/{shard}.tsv"
     conda:
         "../envs/langseg.yaml"
+    threads: 2
+    resources:
+        gpu=get_extraction_gpus,
+    params:
+        extraction=get_sd_attention_params,
     script:
         "../scripts/extract.py"
 
@@ -30,17 +30,17 @@ rule extract_sd_gt:
         gt=paths.GT,
     output:
         store=directory(paths.cache("sd_gt")),
-    params:
-        extraction=get_sd_gt_params,
-    threads: 2
-    resources:
-        gpu=get_extraction_gpus,
     log:
         "logs/extract_sd_gt/{dataset}/{split}/{shard}.log",
     benchmark:
         "logs/benchmarks/extract_sd_gt/{dataset}/{split}/{shard}.tsv"
     conda:
         "../envs/langseg.yaml"
+    threads: 2
+    resources:
+        gpu=get_extraction_gpus,
+    params:
+        extraction=get_sd_gt_params,
     script:
         "../scripts/extract.py"
 
@@ -50,17 +50,17 @@ rule extract_gem:
         index=paths.INDEX,
     output:
         store=directory(paths.cache("gem")),
-    params:
-        extraction=get_gem_params,
-    threads: 2
-    resources:
-        gpu=get_extraction_gpus,
     log:
         "logs/extract_gem/{dataset}/{split}/{shard}.log",
     benchmark:
         "logs/benchmarks/extract_gem/{dataset}/{split}/{shard}.tsv"
     conda:
         "../envs/langseg.yaml"
+    threads: 2
+    resources:
+        gpu=get_extraction_gpus,
+    params:
+        extraction=get_gem_params,
     script:
         "../scripts/extract.py"
 
@@ -70,19 +70,19 @@ rule extract_backend:
         index="results/{dataset}/{split}/index.tsv",
     output:
         store=directory("results/cache/{dataset}/{split}/{backend}/{shard}.zarr"),
-    wildcard_constraints:
-        backend="|".join(b for b in backend_names() if b != "gem"),  # gem: extract_gem
-    params:
-        extraction=get_backend_params,
-    threads: 2
-    resources:
-        gpu=get_extraction_gpus,
     log:
         "logs/extract_backend/{dataset}/{split}/{backend}/{shard}.log",
     benchmark:
         "logs/benchmarks/extract_backend/{dataset}/{split}/{backend}/{shard}.tsv"
+    wildcard_constraints:
+        backend="|".join(b for b in backend_names() if b != "gem"),  # gem: extract_gem
     conda:
         "../envs/langseg.yaml"
+    threads: 2
+    resources:
+        gpu=get_extraction_gpus,
+    params:
+        extraction=get_backend_params,
     script:
         "../scripts/extract.py"
 
@@ -94,16 +94,16 @@ rule extract_sd_zs:
         clip="results/cache/{dataset}/{split}/{backend}/{shard}.zarr",
     output:
         store=directory("results/cache/{dataset}/{split}/sd_zs/{backend}/{shard}.zarr"),
-    params:
-        extraction=get_sd_zs_params,
-    threads: 2
-    resources:
-        gpu=get_extraction_gpus,
     log:
         "logs/extract_sd_zs/{dataset}/{split}/{backend}/{shard}.log",
     benchmark:
         "logs/benchmarks/extract_sd_zs/{dataset}/{split}/{backend}/{shard}.tsv"
     conda:
         "../envs/langseg.yaml"
+    threads: 2
+    resources:
+        gpu=get_extraction_gpus,
+    params:
+        extraction=get_sd_zs_params,
     script:
         "../scripts/extract.py"

@@ -13,12 +13,30 @@ rule write_tables:
     input:
         scores=get_all_evaluations,
     output:
-        table2=report("results/tables/table2_ablation.csv", caption="../report/table2.rst", category="Tables"),
-        table3=report("results/tables/table3_multilabel.csv", caption="../report/table3.rst", category="Tables"),
-        table4=report("results/tables/table4_benchmark.csv", caption="../report/table4.rst", category="Tables"),
-        summary=report("results/tables/summary.csv", caption="../report/summary.rst", category="Tables"),
+        table2=report(
+            "results/tables/table2_ablation.csv",
+            caption="../report/table2.rst",
+            category="Tables",
+        ),
+        table3=report(
+            "results/tables/table3_multilabel.csv",
+            caption="../report/table3.rst",
+            category="Tables",
+        ),
+        table4=report(
+            "results/tables/table4_benchmark.csv",
+            caption="../report/table4.rst",
+            category="Tables",
+        ),
+        summary=report(
+            "results/tables/summary.csv",
+            caption="../report/summary.rst",
+            category="Tables",
+        ),
         class_iou=report(
-            expand("results/tables/class_iou_{name}.csv", name=PLAN.dataset_split_names()),
+            expand(
+                "results/tables/class_iou_{name}.csv", name=PLAN.dataset_split_names()
+            ),
             caption="../report/class_iou.rst",
             category="Tables",
         ),
@@ -34,12 +52,12 @@ rule write_tables:
             category="Tables",
             subcategory="LaTeX (booktabs)",
         ),
-    params:
-        report=get_report_params,
     log:
         "logs/write_tables/tables.log",
     conda:
         "../envs/langseg.yaml"
+    params:
+        report=get_report_params,
     script:
         "../scripts/write_tables.py"
 
@@ -49,8 +67,16 @@ rule plot_figures:
         unpack(get_figure3_inputs),
         scores=get_all_evaluations,
     output:
-        figure2=report("results/figures/figure2_class_iou.png", caption="../report/figure2.rst", category="Figures"),
-        figure3=report("results/figures/figure3_qualitative.png", caption="../report/figure3.rst", category="Figures"),
+        figure2=report(
+            "results/figures/figure2_class_iou.png",
+            caption="../report/figure2.rst",
+            category="Figures",
+        ),
+        figure3=report(
+            "results/figures/figure3_qualitative.png",
+            caption="../report/figure3.rst",
+            category="Figures",
+        ),
         figure2_pdf=report(
             "results/figures/figure2_class_iou.pdf",
             caption="../report/figure2.rst",
@@ -63,12 +89,12 @@ rule plot_figures:
             category="Figures",
             subcategory="PDF",
         ),
-    params:
-        report=get_report_params,
     log:
         "logs/plot_figures/figures.log",
     conda:
         "../envs/langseg.yaml"
+    params:
+        report=get_report_params,
     script:
         "../scripts/plot_figures.py"
 
@@ -92,11 +118,11 @@ rule write_backend_tables:
             table=["miou", "scores"],
             name=PLAN.dataset_split_names(),
         ),
-    params:
-        report=get_backend_report_params,
     log:
         "logs/write_backend_tables/tables.log",
     conda:
         "../envs/langseg.yaml"
+    params:
+        report=get_backend_report_params,
     script:
         "../scripts/write_backend_tables.py"

@@ -7,13 +7,13 @@ rule segment:
         gt=paths.GT,
     output:
         pred=paths.PRED,
-    params:
-        segment=get_segment_params,
     log:
         "logs/segment/{dataset}/{split}/{method}/{shard}.log",
     benchmark:
         "logs/benchmarks/segment/{dataset}/{split}/{method}/{shard}.tsv"
     conda:
         "../envs/langseg.yaml"
+    params:
+        segment=get_segment_params,
     script:
         "../scripts/segment.py"
