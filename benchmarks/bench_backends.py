@@ -1,6 +1,7 @@
 """Extraction cost of every dense CLIP backend relative to GEM's, on the same images.
 
-Run: ``python benchmarks/bench_backends.py [--preset sd15-random] [--images 4] [--repeats 3]``.
+Run: ``python benchmarks/bench_backends.py [--preset sd15-random] [--images 4] [--repeats 3]
+[--device cuda --batch-size 16]``.
 Each backend extracts the patch-text cosines of the same images (448 x 448, 21 VOC prompt
 classes; the text is embedded once beforehand, as in a job). Backends are timed interleaved,
 ``--repeats`` rounds, and the best round counts, so a loaded machine affects them alike.
@@ -24,6 +25,8 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--batch-size", type=int, default=1)
     args = parser.parse_args()
 
     import torch
@@ -35,7 +38,12 @@ def main() -> None:
     from langseg.params import DatasetKind
 
     torch.set_num_threads(args.threads)
-    clip = load_clip(args.preset, device="cpu")
+    clip = load_clip(args.preset, device=args.device)
+
+    def sync() -> None:
+        if args.device == "cuda":
+            torch.cuda.synchronize()
+
     names = list(get_dataset_info(DatasetKind.VOC2012).prompt_class_names)
     text_embeddings(clip, names)
     rng = np.random.default_rng(0)
@@ -45,11 +53,14 @@ def main() -> None:
     best = dict.fromkeys(backends, float("inf"))
     for _ in range(args.repeats):
         for name, backend in backends.items():
+            sync()
             start = time.perf_counter()
-            backend_cosines(clip, backend, images, names, batch_size=1)
+            backend_cosines(clip, backend, images, names, batch_size=args.batch_size)
+            sync()
             best[name] = min(best[name], (time.perf_counter() - start) / len(images))
-    print(f"preset {args.preset}, {args.images} images 448x448, {len(names)} classes, "
-          f"{args.threads} thread(s), best of {args.repeats}")
+    print(f"preset {args.preset}, device {args.device}, batch {args.batch_size}, "
+          f"{args.images} images 448x448, {len(names)} classes, {args.threads} thread(s), "
+          f"best of {args.repeats}")
     print(f"{'backend':<10} {'s/image':>8} {'x GEM':>6}  target <= {TARGET_RATIO}")
     for name, seconds in best.items():
         ratio = seconds / best["gem"]
