@@ -63,8 +63,8 @@ def test_temperature_has_one_home():
 
 def test_methods_needing_sd_come_from_the_method():
     assert {m for m in Method if m.needs_sd} == {
-        Method.AGGGEM, Method.AGGGEMW, Method.AGGSD, Method.DIFFSEGCLUST, Method.SPECCLUST,
-        Method.GRABCUT}
+        Method.AGGGEM, Method.AGGGEMW, Method.AGGSD, Method.AGGSD_ZS, Method.DIFFSEGCLUST,
+        Method.SPECCLUST, Method.GRABCUT}
     real = {"preset": "real", "clip_path": "/w/clip.pt"}
     validate_config(_minimal(models=real, methods=["gem", "gemw", "gtclust"]))  # CLIP only
     for method in ("aggsd", "specclust"):
@@ -115,10 +115,12 @@ def test_the_plan_shards_with_the_index_rule_and_its_limit():
     from langseg.data import shard_names
     from langseg.workflow_plan import WorkflowPlan
 
-    config = validate_config({"datasets": {"demo": {"kind": "voc2012", "root": "r", "demo": True,
-                                                    "splits": ["val"]}}, "shard_size": 4})
+    config = validate_config({"datasets": {"demo": {"kind": "voc2012",
+                                                    "root": "resources/demo/VOC2012",
+                                                    "demo": True, "splits": ["val"]}},
+                              "shard_size": 4})
     plan = WorkflowPlan.from_config(config)
     assert plan.shards("demo", "val") == shard_names(6, 4) == ["000", "001"]
-    plan._n_images[("demo", "val")] = 4001  # 1001 shards of 4: more than 3-digit names allow
+    plan._samples[("demo", "val")] = [None] * 4001  # 1001 shards of 4: more than 3 digits allow
     with pytest.raises(ValueError, match="set shard_size >= 5"):
         plan.shards("demo", "val")

@@ -89,7 +89,8 @@ def test_default_codec_is_pow06():
 
 def test_store_compressors_by_array_kind(tmp_path):
     """uint8 SA codes: zstd level 3; float arrays: blosc zstd level 3 with byte shuffle;
-    Compression.NONE: no compressor (what bench_cache.py measured the sizes with)."""
+    Compression.NONE: no compressor (what bench_cache.py measured the sizes with); every chain
+    ends with a CRC32C checksum (a damaged chunk fails to decode)."""
     import zarr
 
     from langseg.cache import ArraySpec, Compression, sa_array_spec, write_store
@@ -106,8 +107,9 @@ def test_store_compressors_by_array_kind(tmp_path):
                 for c in zarr.open_array(path / name).compressors]
 
     blosc = ("BloscCodec", None, "BloscCname.zstd", 3, "BloscShuffle.shuffle")
-    assert described("sa/values") == [("ZstdCodec", 3, "", None, "")]
-    assert described("sa/row_scale") == [blosc]
-    assert described("fp/values") == [blosc]
-    assert described("f") == [blosc]
-    assert described("n") == []
+    crc = ("Crc32cCodec", None, "", None, "")
+    assert described("sa/values") == [("ZstdCodec", 3, "", None, ""), crc]
+    assert described("sa/row_scale") == [blosc, crc]
+    assert described("fp/values") == [blosc, crc]
+    assert described("f") == [blosc, crc]
+    assert described("n") == [crc]

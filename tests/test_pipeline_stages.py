@@ -37,7 +37,7 @@ def run(tmp_path_factory):
     base = tmp_path_factory.mktemp("pipeline")
     write_demo_dataset(base / "demo")
     config = {"datasets": {"demo": {"kind": "voc2012", "root": str(base / "demo" / "VOC2012"),
-                                    "demo": True, "splits": ["train"], "max_images": 2}},
+                                    "demo": False, "splits": ["train"], "max_images": 2}},
               "shard_size": 2, "mask_size": 32, "methods": METHODS,
               "models": {"device": "cpu"}}
     validate_config(config)
@@ -45,11 +45,12 @@ def run(tmp_path_factory):
     paths = {"index": base / "index.tsv", "gt": base / "gt_000.npz"}
     assert index_split(plan.index_params("demo", "train"), paths["index"]) == 2
     prepare_gt_shard(paths["index"], "000", plan.gt_params("demo"), paths["gt"], LOG)
-    runtime = RuntimeOptions(device=Device.CPU, batch_size=2, sa_codec="default", threads=1)
+    runtime = RuntimeOptions(device=Device.CPU, batch_size=2, threads=1)
     for source in ("gem", "sd_sa", "sd_gt"):
         paths[source] = base / f"{source}_000.zarr"
         extract_shard(params=plan.extraction_params("demo", source), index_path=paths["index"],
-                      gt_path=paths["gt"], store_path=paths[source], runtime=runtime, log=LOG)
+                      shard="000", gt_path=paths["gt"] if source == "sd_gt" else None,
+                      store_path=paths[source], runtime=runtime, log=LOG)
     return base, plan, paths
 
 
@@ -118,27 +119,31 @@ def test_segment_writes_the_labels_of_segment_image(run, method):
     readers = {source: open_store(paths[source], expected={}) for source in params["expected"]}
     settings = MethodSettings.for_dataset(DatasetKind.VOC2012, {"output_size": 32})
     for i in range(2):
-        want = segment_image(Method(method), image_inputs(readers, i, labels[i]), settings)
+        want = segment_image(Method(method), image_inputs(readers, ids[i], labels[i]), settings)
         np.testing.assert_array_equal(preds[i], want)
 
 
 def test_segment_reads_sd_gt_through_the_padding_check(run):
     _, _, paths = run
     reader = open_store(paths["sd_gt"], expected={})
-    inputs = image_inputs({"sd_gt": reader}, 0, np.zeros((32, 32), np.int16))
+    first = reader.image_ids[0]
+    inputs = image_inputs({"sd_gt": reader}, first, np.zeros((32, 32), np.int16))
     stored = reader.read("class_ids", 0)
     k = int((stored >= 0).sum())
     assert inputs.sd_gt.agg.shape[1] == k + 1
     assert inputs.sd_gt.class_ids.tolist() == stored[:k].tolist()
 
     class Misordered:  # padding before an id: the cache is corrupt, not silently truncated
+        def index_of(self, image_id):
+            return reader.index_of(image_id)
+
         def read(self, name, index):
             if name == "class_ids":
                 return np.array([-1, 5], dtype=np.int16)
             return reader.read(name, index)
 
     with pytest.raises(ValueError, match="padding"):
-        image_inputs({"sd_gt": Misordered()}, 0, np.zeros((32, 32), np.int16))
+        image_inputs({"sd_gt": Misordered()}, first, np.zeros((32, 32), np.int16))
 
 
 @pytest.mark.parametrize(("source", "key", "value"), [
@@ -156,10 +161,11 @@ def test_segment_refuses_a_cache_of_other_images(run, tmp_path):
     _, _, paths = run
     ids, labels, skipped = load_gt(paths["gt"])
     other = tmp_path / "gt.npz"
-    np.savez_compressed(other, image_ids=np.asarray(ids[::-1], dtype=str), labels=labels,
+    unknown = [ids[0], "not_in_the_store"]  # stores are read by image id, so order is free
+    np.savez_compressed(other, image_ids=np.asarray(unknown, dtype=str), labels=labels,
                         skipped_ids=np.asarray(skipped, dtype=str),
                         skipped_reasons=np.asarray([], dtype=str))
-    with pytest.raises(ValueError, match="delete the cache and rerun"):
+    with pytest.raises(CacheError, match="does not hold image 'not_in_the_store'"):
         _segment(run, "gem", gt=other)
 
 

@@ -4,6 +4,7 @@ import pytest
 
 from langseg.config import ConfigError, validate_config
 from langseg.params import Method
+from langseg.provenance import EXTRACTION_CODE, code_digest
 from langseg.workflow_plan import WorkflowPlan, parse_run, run_name
 
 
@@ -58,8 +59,8 @@ def test_backend_runs_read_their_own_cache_and_share_the_sd_caches():
     params = plan.segment_params("demo", "naclip/agggem")
     assert params["backend"] == "naclip" and params["method"] == "agggem"
     assert params["expected"]["naclip"] == {
-        "gaussian_std": 3.0, "kind": "voc2012", "models": plan.models, "resolution": 448,
-        "source": "naclip"}
+        "code": code_digest(EXTRACTION_CODE), "gaussian_std": 3.0, "kind": "voc2012",
+        "models": plan.clip_models, "resolution": 448, "source": "naclip"}
     assert params["expected"]["sd_sa"] == plan.extraction_params("demo", "sd_sa")
     assert plan.evaluate_params("demo", "val", "naclip/agggem")["backend"] == "naclip"
 
