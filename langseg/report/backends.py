@@ -12,7 +12,6 @@ Two tables per ``{dataset}_{split}``, built from the evaluation JSONs (a result 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import pandas as pd
 
 from langseg.params import Method
 from langseg.report.results import (
+    read_results,
     METHOD_LABELS,
     describe_provenance,
     to_percent,
@@ -52,14 +52,7 @@ def _validated(results: Sequence[Mapping]) -> list[Mapping]:
 
 def load_backend_results(paths: Iterable[Path | str]) -> list[dict]:
     """Read evaluation JSONs of several backends and validate them (per backend)."""
-    results = []
-    for path in map(Path, paths):
-        if not path.is_file():
-            raise FileNotFoundError(f"evaluation result {path} does not exist; run the "
-                                    f"workflow's evaluate rule first")
-        with path.open(encoding="utf-8") as handle:
-            results.append(json.load(handle))
-    return _validated(results)
+    return _validated(read_results(paths))
 
 
 def _select(results: Sequence[Mapping], dataset: str, split: str) -> list[Mapping]:

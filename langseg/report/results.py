@@ -91,8 +91,8 @@ def _validate_one(result: Mapping, position: int) -> None:
                          f"eval_class_names has {len(result['eval_class_names'])}")
 
 
-def load_results(paths: Iterable[Path | str]) -> list[dict]:
-    """Read evaluation JSON files (the workflow's ``eval/{method}.json``) and validate them."""
+def read_results(paths: Iterable[Path | str]) -> list[dict]:
+    """Read evaluation JSON files (the workflow's ``eval/{method}.json``), not yet validated."""
     results = []
     for path in map(Path, paths):
         if not path.is_file():
@@ -100,6 +100,12 @@ def load_results(paths: Iterable[Path | str]) -> list[dict]:
                                     f"workflow's evaluate rule first")
         with path.open(encoding="utf-8") as handle:
             results.append(json.load(handle))
+    return results
+
+
+def load_results(paths: Iterable[Path | str]) -> list[dict]:
+    """Read evaluation JSON files (the workflow's ``eval/{method}.json``) and validate them."""
+    results = read_results(paths)
     validate_results(results)
     return results
 
