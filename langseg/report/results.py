@@ -151,7 +151,7 @@ def dataset_columns(results: Sequence[Mapping]) -> dict[str, str]:
 def describe_provenance(results: Sequence[Mapping], experiment: str | None = None) -> str:
     """Caption text: models, fidelity, weights, and the images each dataset split was scored on.
 
-    Example: ``"Models: SD runwayml/stable-diffusion-v1-5, CLIP ViT-B-16-quickgelu/metaclip_400m
+    Example: ``"Models: SD stable-diffusion-v1-5, CLIP ViT-B-16-quickgelu/metaclip_400m
     (preset real). Fidelity: report. Images: VOC train 1464 (3 skipped)."``
     """
     if not results:
