@@ -7,6 +7,9 @@ here; the JSON schema of the workflow lists the same values (a test keeps them i
 from __future__ import annotations
 
 from enum import Enum
+from typing import TypeVar
+
+E = TypeVar("E", bound=Enum)
 
 
 class Method(str, Enum):
@@ -120,3 +123,13 @@ class Device(str, Enum):
     AUTO = "auto"
     CPU = "cpu"
     CUDA = "cuda"
+
+
+def parse_choice(choices: type[E], value: E | str, what: str) -> E:
+    """``value`` as a member of the Enum ``choices``; ValueError naming ``what`` and listing the
+    allowed values otherwise."""
+    try:
+        return choices(value)
+    except ValueError:
+        allowed = ", ".join(member.value for member in choices)
+        raise ValueError(f"unknown {what} {value!r}; allowed: {allowed}") from None

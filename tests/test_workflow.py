@@ -7,7 +7,6 @@ reduced demo config, so the repository's own results/ are never touched.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -18,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from snakemake_runs import job_counts, read_config, snakemake, write_config
 
 REPO = Path(__file__).resolve().parent.parent
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
@@ -42,34 +42,9 @@ def make_workdir(path: Path, **overrides) -> Path:
     return path
 
 
-def write_config(path: Path, config: dict) -> None:
-    with open(path / "config.yaml", "w", encoding="utf-8") as handle:
-        yaml.safe_dump(config, handle, sort_keys=False)
-
-
-def read_config(path: Path) -> dict:
-    with open(path / "config.yaml", encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
-
-
-def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    proc = subprocess.run([*SNAKEMAKE, *args], cwd=workdir, capture_output=True, text=True,
-                          env=env, timeout=900)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
-    return proc
-
-
 def planned_jobs(workdir: Path, *args: str) -> dict[str, int]:
-    """Rule -> job count of a dry run (Snakemake's 'Job stats' table)."""
-    proc = snakemake(workdir, "-n", *args, "tables")
-    counts = {}
-    for line in (proc.stdout + proc.stderr).splitlines():
-        match = re.match(r"^(\w+)\s+(\d+)$", line.strip())
-        if match and match.group(1) != "total":
-            counts[match.group(1)] = int(match.group(2))
-    return counts
+    """Rule -> job count of a dry run of ``tables``."""
+    return job_counts(snakemake(workdir, "-n", *args, "tables"))
 
 
 def test_dry_run_plans_the_whole_graph(tmp_path):

@@ -9,7 +9,6 @@ dry runs after each change: weights replaced in place, dataset files overwritten
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -17,6 +16,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from snakemake_runs import job_counts, write_config
+from snakemake_runs import snakemake as run_snakemake
 
 REPO = Path(__file__).resolve().parent.parent
 TARGET = "results/voc/val/pred/agggem/000.npz"
@@ -34,28 +35,14 @@ CONFIG = {
 pytestmark = pytest.mark.workflow
 
 
-def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=str(workdir))
-    proc = subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=workdir, env=env,
-                          capture_output=True, text=True, timeout=900, check=False)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
-    return proc
+def snakemake(workdir: Path, *args: str, check: bool = True):
+    """Snakemake in ``workdir`` with langseg imported from the copy there."""
+    return run_snakemake(workdir, *args, check=check, pythonpath=workdir)
 
 
 def planned(workdir: Path, target: str = TARGET) -> dict[str, int]:
     """Rule -> job count of a dry run of ``target`` ({} when nothing is to be done)."""
-    proc = snakemake(workdir, "-n", target)
-    counts = {}
-    for line in (proc.stdout + proc.stderr).splitlines():
-        match = re.match(r"^(\w+)\s+(\d+)$", line.strip())
-        if match and match.group(1) != "total":
-            counts[match.group(1)] = int(match.group(2))
-    return counts
-
-
-def write_config(workdir: Path, config: dict) -> None:
-    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return job_counts(snakemake(workdir, "-n", target))
 
 
 def export(workdir: Path, seed: int) -> None:

@@ -18,7 +18,7 @@ from langseg.data.images import read_mask
 from langseg.data.labels import IGNORE, apply_label_table, label_table
 from langseg.data.samples import (Sample, layout_hint, limit_samples, read_split_file,
                                   require_files, require_root, require_split)
-from langseg.params import Benchmark
+from langseg.params import Benchmark, parse_choice
 
 
 @dataclass(frozen=True)
@@ -143,11 +143,7 @@ LAYOUTS: dict[Benchmark, BenchmarkLayout] = {
 
 def as_benchmark(benchmark: Benchmark | str) -> Benchmark:
     """``benchmark`` as a :class:`Benchmark`; ValueError listing the allowed values otherwise."""
-    try:
-        return Benchmark(benchmark)
-    except ValueError:
-        allowed = ", ".join(b.value for b in Benchmark)
-        raise ValueError(f"unknown benchmark {benchmark!r}; allowed: {allowed}") from None
+    return parse_choice(Benchmark, benchmark, "benchmark")
 
 
 def benchmark_layout(benchmark: Benchmark | str) -> BenchmarkLayout:

@@ -9,7 +9,7 @@ import numpy as np
 
 from langseg.data import cityscapes, classes, cocostuff, context, voc
 from langseg.data.palettes import distinct_palette, voc_palette
-from langseg.params import DatasetKind
+from langseg.params import DatasetKind, parse_choice
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,11 +46,7 @@ class DatasetInfo:
 
 def as_dataset_kind(kind: DatasetKind | str) -> DatasetKind:
     """``kind`` as a :class:`DatasetKind`; ValueError listing the allowed values otherwise."""
-    try:
-        return DatasetKind(kind)
-    except ValueError:
-        allowed = ", ".join(k.value for k in DatasetKind)
-        raise ValueError(f"unknown dataset kind {kind!r}; allowed: {allowed}") from None
+    return parse_choice(DatasetKind, kind, "dataset kind")
 
 
 def _read_only(array: np.ndarray) -> np.ndarray:
