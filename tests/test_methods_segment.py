@@ -1,5 +1,6 @@
 """segment_image: every method end to end on proxies, W filters, AggSD mapping, validation."""
 
+import re
 import subprocess
 import sys
 from dataclasses import replace
@@ -186,3 +187,55 @@ def test_importing_methods_and_metrics_does_not_import_torch():
             "if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+_COS = np.zeros((3, 4, 4), np.float32)
+_SA = np.full((16, 16), 1 / 16, np.float32)
+
+
+@pytest.mark.parametrize(("method", "present", "field", "source"), [
+    (Method.GEM, {}, "cosines", "the gem cache"),
+    (Method.AGGGEM, {"cosines": _COS}, "self_attention", "the sd_sa cache"),
+    (Method.DIFFSEGCLUST, {"cosines": _COS}, "self_attention", "the sd_sa cache"),
+    (Method.SPECCLUST, {"cosines": _COS}, "self_attention", "the sd_sa cache"),
+    (Method.GRABCUT, {"cosines": _COS}, "self_attention", "the sd_sa cache"),
+    (Method.GEMW, {"cosines": _COS}, "gt", "the prepared ground truth"),
+    (Method.GTCLUST, {"cosines": _COS}, "gt", "the prepared ground truth"),
+    (Method.AGGGEMW, {"cosines": _COS, "self_attention": _SA}, "gt", "the prepared ground truth"),
+    (Method.AGGSD, {}, "sd_gt", "the sd_gt cache"),
+    (Method.AGGSD_ZS, {}, "sd_gt", "the sd_zs cache (SD prompted with the predicted classes)"),
+])
+def test_missing_input_message_names_field_and_source(method, present, field, source):
+    message = (f"method {method.value!r} needs ImageInputs.{field} (from {source}), but it is "
+               f"None")
+    with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
+        segment_image(method, ImageInputs(**present), _settings())
+
+
+@pytest.mark.parametrize("method", [Method.GEMW, Method.AGGGEMW, Method.GTCLUST])
+def test_gt_of_the_wrong_size_is_refused_by_the_w_methods(method):
+    inputs = ImageInputs(cosines=_COS, self_attention=_SA, gt=np.zeros((5, 5), int))
+    with pytest.raises(ValueError, match=r"^gt must be \(64, 64\) \(output_size\), got \(5, 5\)$"):
+        segment_image(method, inputs, _settings())
+
+
+def test_gem_ignores_a_gt_of_another_size():
+    out = segment_image(Method.GEM, ImageInputs(cosines=_COS, gt=np.zeros((5, 5), int)),
+                        _settings())
+    assert out.shape == (SIZE, SIZE) and not out.any()  # equal cosines: first class wins
+
+
+def test_aggsd_refuses_a_non_square_row_count():
+    sd = SDGroundTruthAttention(agg=np.ones((3, 2), np.float32),
+                                ca_colsum=np.ones(2, np.float32), class_ids=np.array([4]))
+    with pytest.raises(ValueError, match=r"^sd_gt.agg must have N = r\*r rows, got 3$"):
+        segment_image(Method.AGGSD, ImageInputs(sd_gt=sd), _settings())
+
+
+def test_agggemw_without_background_refuses_synonyms():
+    inputs = ImageInputs(cosines=np.zeros((4, 4, 4), np.float32), self_attention=_SA,
+                         gt=np.zeros((SIZE, SIZE), int), name_counts=(2, 1, 1))
+    with pytest.raises(ValueError, match="^agggemw without the background rule masks cosine "
+                                         r"channels by class id; it takes one name per class "
+                                         r"\(name_counts=None\)$"):
+        segment_image(Method.AGGGEMW, inputs, _settings())
