@@ -37,6 +37,8 @@ def test_from_padded_cuts_the_padding_and_returns_int64_ids():
     assert sd.class_ids.dtype == np.int64 and sd.class_ids.tolist() == [4, 9]
     np.testing.assert_array_equal(sd.agg, agg[:, :3])
     assert sd.ca_colsum.tolist() == [1.0, 2.0, 3.0]
+    with_0 = SDGroundTruthAttention.from_padded(agg, np.ones(4), np.array([0, 9, -1]))
+    assert with_0.class_ids.tolist() == [0, 9] and with_0.agg.shape == (4, 3)
     empty = SDGroundTruthAttention.from_padded(agg, np.ones(4), np.array([-1, -1]))
     assert empty.agg.shape == (4, 1) and empty.class_ids.shape == (0,)
     for bad in ([-1, 4], [4, -1, 9]):
