@@ -60,6 +60,8 @@ def test_cosines_and_name_counts_are_checked():
         with pytest.raises(ValueError, match=r"^name_counts must be >= 1 each and sum to the "
                                              r"cosine channels, got"):
             ImageInputs(cosines=three, name_counts=counts)
+    with pytest.raises(ValueError, match=r"got \(1, 1\) for cosines of shape \(3, 4, 4\)$"):
+        ImageInputs(cosines=three, name_counts=(1, 1))
 
 
 def test_gt_is_a_2d_int_map_with_minus_1_as_the_only_negative():
@@ -75,7 +77,7 @@ def test_gt_is_a_2d_int_map_with_minus_1_as_the_only_negative():
 def test_attention_side_and_its_refusals():
     assert attention_side(np.zeros((9, 9))) == 3
     assert attention_side(np.zeros((1, 1))) == 1
-    for shape in ((10, 10), (9, 8), (9,), (9, 9, 1)):
+    for shape in ((10, 10), (9, 8), (9,), (9, 9, 1), ()):
         with pytest.raises(ValueError, match=r"^self_attention must be \(N, N\) with N = r\*r, "
                                              r"got shape"):
             attention_side(np.zeros(shape))
