@@ -111,6 +111,47 @@ def test_vector_and_cluster_counts_up_to_n_are_accepted():
             spectral_clusters(sa, settings, 2)
 
 
+def test_degrees_are_accumulated_in_float64():
+    # row and column 0 sum to 2^24 + 2 exactly (a float32 running sum stops at 2^24):
+    # scale 1 / sqrt(2^24 + 2) rounds to 2^-12 (1 - 2^-24); A[0, 0] = 2^24 / (2^24 + 2)
+    sa = np.array([[2.0**24, 1, 1], [1, 1, 1], [1, 1, 1]], np.float32)
+    normalised, row_scale = bipartite_normalise(sa)
+    assert row_scale[0] == np.float32(2.0**-12 * (1 - 2.0**-24))
+    assert normalised[0, 0] == np.float32(1 - 2.0**-23)
+
+
+def test_features_are_scaled_by_the_row_degrees_and_full_solver_is_used(monkeypatch):
+    # rows of SA sum to 1, 2, 3, 4 (not a row-stochastic SA): features = D_r^-1/2 U[:, :k]
+    import sklearn.cluster
+    import torch
+
+    recorded = []
+
+    class RecordingKMeans:
+        def __init__(self, **kwargs):
+            self.kwargs = kwargs
+
+        def fit(self, features):
+            recorded.append(np.array(features))
+            self.labels_ = np.arange(len(features)) % self.kwargs["n_clusters"]
+            return self
+
+    monkeypatch.setattr(sklearn.cluster, "KMeans", RecordingKMeans)
+    monkeypatch.setattr(torch, "svd_lowrank", None)  # the full solver must not need it
+    rng = np.random.default_rng(3)
+    sa = rng.random((4, 4)) + 0.1
+    sa = (sa / sa.sum(axis=1, keepdims=True) * np.array([[1], [2], [3], [4]])).astype(np.float32)
+    spectral_clusters(sa, SpecClustSettings(n_vectors=2, n_clusters=2, solver=SVDSolver.FULL), 2)
+    a = sa.astype(np.float64)
+    rows, cols = a.sum(axis=1), a.sum(axis=0)
+    u = np.linalg.svd(a / np.sqrt(rows)[:, None] / np.sqrt(cols)[None, :])[0]
+    want = u[:, :2] / np.sqrt(rows)[:, None]
+    (features,) = recorded
+    for j in range(2):  # up to sign
+        np.testing.assert_allclose(np.sign(features[:, j] @ want[:, j]) * features[:, j],
+                                   want[:, j], atol=1e-5)
+
+
 @pytest.mark.slow
 def test_truncated_svd_gives_the_full_svd_clusters_at_full_size():
     segments = synthetic.segment_map(64, 20, seed=0)
