@@ -84,7 +84,7 @@ def test_left_singular_vectors_by_solver(monkeypatch, solver):
     # 30 x 30 diagonal with values 30, 29, ..., 1 on permuted rows: the leading left singular
     # vectors are e_r for the rows r holding 30 and 29
     order = np.random.default_rng(0).permutation(30)
-    matrix = np.zeros((30, 30), np.float32)
+    matrix = np.zeros((30, 30))  # float64 in, float32 out
     matrix[order, np.arange(30)] = np.arange(30, 0, -1)
     torch.manual_seed(0)
     before = torch.rand(3)
