@@ -239,3 +239,16 @@ def test_agggemw_without_background_refuses_synonyms():
                                          r"channels by class id; it takes one name per class "
                                          r"\(name_counts=None\)$"):
         segment_image(Method.AGGGEMW, inputs, _settings())
+
+
+def test_aggsd_without_background_one_class_and_no_class():
+    # one prompted class (id 4): its column is the only channel -> every pixel is 4
+    sd = SDGroundTruthAttention(agg=_sd_gt()[:, :2], ca_colsum=np.ones(2, np.float32),
+                                class_ids=np.array([4]))
+    settings = MethodSettings.for_dataset("context", {"output_size": 2})
+    out = segment_image(Method.AGGSD, ImageInputs(sd_gt=sd), settings)
+    assert out.dtype == np.int16 and out.tolist() == [[4, 4], [4, 4]]
+    # no class: no channel, every pixel 0 (as coded)
+    none = SDGroundTruthAttention(agg=_sd_gt()[:, :1], ca_colsum=np.ones(1, np.float32),
+                                  class_ids=np.zeros(0, np.int64))
+    assert not segment_image(Method.AGGSD, ImageInputs(sd_gt=none), settings).any()
