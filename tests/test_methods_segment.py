@@ -252,3 +252,36 @@ def test_aggsd_without_background_one_class_and_no_class():
     none = SDGroundTruthAttention(agg=_sd_gt()[:, :1], ca_colsum=np.ones(1, np.float32),
                                   class_ids=np.zeros(0, np.int64))
     assert not segment_image(Method.AGGSD, ImageInputs(sd_gt=none), settings).any()
+
+
+_UNIFORM_SA = np.full((4, 4), 0.25, np.float32)  # 2x2 grid: AGG = the mean over the pixels
+
+
+@pytest.mark.parametrize(("gt_classes", "want"), [
+    ((0, 1, 2), 1),  # every channel live: class 1 has the highest cosine
+    ((1, 2), 1),     # channel 0 dead (exactly 0 after the -100 filter): one zero channel
+    ((0, 2), 2),     # channel 1 dead: 2 beats 0
+])
+def test_agggemw_outside_voc_with_dead_channels_by_hand(gt_classes, want):
+    # cosines 0.20, 0.22, 0.21 everywhere (s = 0.01): among the allowed classes the highest
+    # cosine has the highest probability at every pixel, so its AGG (uniform SA) wins
+    cos = np.array([0.20, 0.22, 0.21], np.float32)[:, None, None] * np.ones((3, 2, 2), np.float32)
+    gt = np.array(gt_classes * 4)[:4].reshape(2, 2)
+    out = segment_image(Method.AGGGEMW, ImageInputs(cosines=cos, self_attention=_UNIFORM_SA,
+                                                    gt=gt), _settings(output_size=2))
+    assert out.tolist() == [[want, want], [want, want]]
+
+
+@pytest.mark.parametrize(("unary", "want"), [("probabilities", [[0, 0], [0, 1]]),
+                                             ("agg", [[0, 0], [0, 0]])])
+def test_grabcut_unary_choice_by_hand(unary, want):
+    # 2x2 grid, no pairwise term. Probabilities: pixel (1, 1) is class 1 (cos 0.30 vs 0.20),
+    # the rest class 0. AGG with a uniform SA is the pixel mean: class 0 (3/4) everywhere.
+    cos = np.zeros((2, 2, 2), np.float32)
+    cos[0] = 0.30
+    cos[1] = 0.20
+    cos[:, 1, 1] = [0.20, 0.30]
+    settings = _settings(output_size=2, grabcut={"unary": unary, "pairwise_weight": 0.0})
+    out = segment_image(Method.GRABCUT, ImageInputs(cosines=cos, self_attention=_UNIFORM_SA),
+                        settings)
+    assert out.tolist() == want
