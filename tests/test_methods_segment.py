@@ -285,3 +285,12 @@ def test_grabcut_unary_choice_by_hand(unary, want):
     out = segment_image(Method.GRABCUT, ImageInputs(cosines=cos, self_attention=_UNIFORM_SA),
                         settings)
     assert out.tolist() == want
+
+
+def test_gem_with_synonyms_takes_the_max_over_each_class_names():
+    # names (class 0: two names, class 1: one); cosines 0.20, 0.25, 0.22 at every pixel:
+    # the softmax over names peaks at name 1, a name of class 0 -> class 0 (per name: 1)
+    cos = np.array([0.20, 0.25, 0.22], np.float32)[:, None, None] * np.ones((3, 2, 2), np.float32)
+    out = segment_image(Method.GEM, ImageInputs(cosines=cos, name_counts=(2, 1)),
+                        _settings(output_size=2))
+    assert out.tolist() == [[0, 0], [0, 0]]
