@@ -138,3 +138,14 @@ def test_diffseg_full_size_recovers_proxy_segments():
     sa = synthetic.proxy_self_attention(segments, seed=0)
     clusters = diffseg_clusters(sa, DiffSegSettings(), 320)
     assert _ari(clusters, resize_labels_nearest(segments, 320)) >= 0.9
+
+
+def test_refinement_starts_from_the_proposals():
+    # a wide rectangle of 4 points: from the proposals (5, 0) and (5, 1) Lloyd stays in the
+    # top/bottom split (each point is closest to the centre with its y), a local optimum
+    # that k-means++ (which would pick far-apart points, the left/right split) does not reach
+    maps = np.zeros((4, 4), np.float32)
+    maps[:, :2] = [[0, 0], [0, 1], [10, 0], [10, 1]]
+    proposals = np.zeros((2, 4), np.float32)
+    proposals[:, :2] = [[5, 0], [5, 1]]
+    np.testing.assert_allclose(refine_kmeans(maps, proposals)[:, :2], [[5, 0], [5, 1]])
