@@ -294,3 +294,13 @@ def test_gem_with_synonyms_takes_the_max_over_each_class_names():
     out = segment_image(Method.GEM, ImageInputs(cosines=cos, name_counts=(2, 1)),
                         _settings(output_size=2))
     assert out.tolist() == [[0, 0], [0, 0]]
+
+
+def test_voc_background_offset_setting_reaches_the_probabilities():
+    # two equal classes: p = 1/2 each; offset 0 -> background 1/2 ties and wins (channel 0);
+    # the default offset 0.8 would give background 0 and class 1
+    cos = np.full((2, 2, 2), 0.2, np.float32)
+    settings = MethodSettings.for_dataset("voc2012", {"output_size": 2, "background_offset": 0.0})
+    assert not segment_image(Method.GEM, ImageInputs(cosines=cos), settings).any()
+    default = MethodSettings.for_dataset("voc2012", {"output_size": 2})
+    assert (segment_image(Method.GEM, ImageInputs(cosines=cos), default) == 1).all()
