@@ -50,6 +50,20 @@ for _module in ("aggregation", "diffseg", "graphcut", "inputs", "labelling", "pr
     TARGETS[f"methods.{_module}"] = ([f"langseg/methods/{_module}.py"],
                                      [*_own, "tests/test_golden_methods.py"])
 
+# "cache.<module>" mutates one file of langseg/cache with the test files that exercise it
+# (the whole package is ~900 mutants; per file the store's slower tests run only where needed)
+_CACHE_TESTS = {
+    "codecs": ["tests/test_cache_codecs.py", "tests/test_golden_cache.py",
+               "tests/test_codec_mass_floor.py"],
+    "manifest": ["tests/test_cache_store.py"],
+    "reader": ["tests/test_cache_store.py", "tests/test_cache_integrity.py"],
+    "store": ["tests/test_cache_store.py", "tests/test_cache_integrity.py",
+              "tests/test_golden_cache.py"],
+    "writer": ["tests/test_cache_writer.py", "tests/test_cache_writer_processes.py"],
+}
+for _module, _tests in _CACHE_TESTS.items():
+    TARGETS[f"cache.{_module}"] = ([f"langseg/cache/{_module}.py"], _tests)
+
 
 def _toml_list(values: list[str]) -> str:
     return "[" + ", ".join(json.dumps(v) for v in values) + "]"
