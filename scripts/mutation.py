@@ -55,7 +55,7 @@ for _module in ("aggregation", "diffseg", "graphcut", "inputs", "labelling", "pr
 _CACHE_TESTS = {
     "codecs": ["tests/test_cache_codecs.py", "tests/test_golden_cache.py",
                "tests/test_codec_mass_floor.py"],
-    "manifest": ["tests/test_cache_store.py"],
+    "manifest": ["tests/test_cache_manifest.py", "tests/test_cache_store.py"],
     "reader": ["tests/test_cache_store.py", "tests/test_cache_integrity.py"],
     "store": ["tests/test_cache_store.py", "tests/test_cache_integrity.py",
               "tests/test_golden_cache.py"],
