@@ -77,6 +77,18 @@ def test_store_without_manifest_is_refused(tmp_path):
         open_store(path, expected=EXPECTED)
 
 
+def test_incomplete_store_message_in_full(tmp_path):
+    path = tmp_path / "000.zarr"
+    _write_all(path, close=False)
+    with pytest.raises(CacheError) as info:
+        open_store(path, expected=EXPECTED)
+    assert str(info.value) == (
+        f"incomplete store {path}: it has no manifest (the job that wrote it was interrupted). "
+        f"Delete it (rm -r {path}) or run `snakemake --force {path}`, then rerun; "
+        "`snakemake --rerun-incomplete` helps only while the .snakemake/ folder of the "
+        "interrupted run still exists")
+
+
 def test_partially_written_store_is_refused(tmp_path):
     path = tmp_path / "000.zarr"
     writer = write_store(path, manifest=MANIFEST, image_ids=IDS, arrays=_arrays())
