@@ -7,6 +7,10 @@ Parts (``--parts``, comma-separated; each one that fails prints its traceback an
   the serial ``StoreWriter`` and the pipelined writer at 1 and ``--threads`` threads; from
   float32 maps (CPU extraction: encoded by the writer's threads) and from uint8 codes (GPU
   extraction: encoded on the GPU, so the CPU only compresses and writes).
+* ``writer-steps``: the writer's steps apart, at 1 and ``--threads`` threads, on the same
+  chunks: zstd(3) compression alone (numcodecs), writing the already compressed bytes as files
+  in the temporary folder (the disk alone), and both through zarr (the store's own path); chunks/s
+  and MB/s. Whichever step stops scaling with threads caps the SA pass.
 * ``passes``: images/s of the SA, GT-prompt and GEM passes per batch size, end to end: JPEG
   files read, model passes, stores written and closed (``langseg.pipeline.extract.run_job``,
   the code of the extraction rules), model loading excluded; peak GPU memory.
@@ -125,6 +129,48 @@ def bench_writer(args, results: dict) -> None:
     for r in rows:
         print(f"| {r['writer']} | {r['input']} | {r['core_s_per_image']:.3f} | "
               f"{r['images_per_s']:.1f} |")
+
+
+def bench_writer_steps(args, results: dict) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numcodecs
+
+    from langseg.cache import DEFAULT_SA_CODEC, encode_sa, sa_array_spec, write_store
+    from langseg.synthetic import hard_scene
+
+    codes = [encode_sa(hard_scene(name, 64, seed=k)[1], DEFAULT_SA_CODEC).values
+             for k, name in enumerate(("dense-floor", "flat-noisy"))]
+    zstd = numcodecs.Zstd(level=3)
+    blobs = [zstd.encode(c) for c in codes]
+    n = max(4, args.writer_images)
+    mb = sum(len(blobs[i % 2]) for i in range(n)) / 1e6
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench_steps_") as tmp:
+        def file_write(i: int) -> None:
+            (Path(tmp) / f"raw{i}").write_bytes(blobs[i % 2])
+
+        for threads in sorted({1, args.threads}):
+            store = write_store(Path(tmp) / f"s{threads}.zarr", manifest={},
+                                image_ids=[str(i) for i in range(n)],
+                                arrays={"sa": sa_array_spec(4096, DEFAULT_SA_CODEC)})
+            steps = {"zstd(3) only": lambda i: zstd.encode(codes[i % 2]),
+                     "file write only": file_write,
+                     "zarr (both)": lambda i, s=store: s.put_chunks(
+                         i, {"sa/values": codes[i % 2][None]})}
+            for step, fn in steps.items():
+                with ThreadPoolExecutor(threads) as pool:
+                    wall = time.perf_counter()
+                    list(pool.map(fn, range(n)))
+                    wall = time.perf_counter() - wall
+                rows.append({"step": step, "threads": threads, "chunks_per_s": n / wall,
+                             "mb_per_s": mb / wall})
+    results["writer_steps"] = rows
+    print(f"\n## Writer steps apart: {n} chunks of 16 MiB codes ({DEFAULT_SA_CODEC.value}, "
+          f"{mb / n:.1f} MB compressed each), temporary folder {tempfile.gettempdir()}")
+    print("| step | threads | chunks / s | MB / s (compressed) |\n|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['step']} | {r['threads']} | {r['chunks_per_s']:.1f} | {r['mb_per_s']:.0f} |")
 
 
 # ---------------------------------------------------------------------------------------- passes
@@ -346,8 +392,8 @@ def bench_capture(args, results: dict) -> None:
           f"(x{t_cap / t_plain:.2f}); SA aggregation {t_agg:.4f}; peak RSS {peak_rss_gib():.1f} GiB")
 
 
-PARTS = {"writer": bench_writer, "passes": bench_passes, "agreement": bench_agreement,
-         "capture": bench_capture}
+PARTS = {"writer": bench_writer, "writer-steps": bench_writer_steps, "passes": bench_passes,
+         "agreement": bench_agreement, "capture": bench_capture}
 
 
 def main(argv=None) -> int:

@@ -5,7 +5,8 @@
 #   3. bench_extraction.py --device cuda on sd15-random: images/s per pass (SA, GT prompt, GEM)
 #      and per batch size end to end, peak GPU memory, the per-image CPU cost of SA writes, and
 #      the agreement of CUDA float16 with CPU float32 (SA error; AggGEM/DiffSegClust/SpecClust);
-#   4. the store writer at 16 workers (threads against writer processes: CPU cost and images/s),
+#   4. the store writer at 16 workers (its steps apart: zstd, file writes, zarr; threads against
+#      writer processes: CPU cost and images/s),
 #      and the SA pass end to end with writer processes (models.store_writer: processes).
 # Each part runs under its own time limit; a failing part prints its error and the rest go on.
 # Results: printed, and written to $OUT (or a temporary folder): summary.txt, *.log, bench.json.
@@ -28,7 +29,7 @@ if [ "$PRESET" = tiny ]; then  # dry run: small and quick
     T_TESTS=600; T_BENCH=900; T_WRITER=300; T_PROCS=300
 else
     BATCH_SIZES="1 8 16 32"; IMAGES=96; BATCHES=3; WRITER_IMAGES=16; THREADS=8; WIDE=16
-    PROC_BS="16 32"; T_TESTS=100; T_BENCH=260; T_WRITER=60; T_PROCS=80
+    PROC_BS="16 32"; T_TESTS=100; T_BENCH=260; T_WRITER=90; T_PROCS=80
 fi
 
 note() { echo "$*" | tee -a "$SUMMARY"; }
@@ -76,7 +77,7 @@ part bench "$T_BENCH" "$PY" benchmarks/bench_extraction.py --device "$DEVICE" --
     --json "$OUTDIR/bench.json"
 
 part writer16 "$T_WRITER" "$PY" benchmarks/bench_extraction.py --device "$DEVICE" \
-    --preset "$PRESET" --parts writer --writer-images "$WRITER_IMAGES" --threads "$WIDE" \
+    --preset "$PRESET" --parts writer-steps,writer --writer-images "$WRITER_IMAGES" --threads "$WIDE" \
     --json "$OUTDIR/writer16.json"
 
 part procs "$T_PROCS" "$PY" benchmarks/bench_extraction.py --device "$DEVICE" --preset "$PRESET" \
@@ -98,6 +99,7 @@ for path in sys.argv[1:]:
     writer = part["header"].get("store_writer", "threads")
     r["passes"] += [dict(p, **{"pass": f"{p['pass']} ({writer})"}) for p in part.get("passes", [])]
     r["writer"]["rows"] += part.get("writer", {}).get("rows", [])
+    r.setdefault("writer_steps", []).extend(part.get("writer_steps", []))
     r.update({k: v for k, v in part.items() if k == "agreement"})
 for p in r.get("passes", []):
     if not p.get("warmup"):
@@ -106,6 +108,9 @@ for p in r.get("passes", []):
               f"peak GPU {'-' if gpu is None else f'{gpu:.1f}'} GiB")
 if "agreement" in r:
     print("agreement:", r["agreement"])
+for w in r.get("writer_steps", []):
+    print(f"writer step {w['step']}, {w['threads']} threads: {w['chunks_per_s']:.1f} chunks/s, "
+          f"{w['mb_per_s']:.0f} MB/s")
 for w in r.get("writer", {}).get("rows", []):
     print(f"writer {w['writer']}, {w['input']}: {w['core_s_per_image']:.3f} core-s/image, "
           f"{w['images_per_s']:.1f} images/s")
