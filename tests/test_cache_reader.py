@@ -104,3 +104,62 @@ def test_a_manifest_without_skipped_images_skips_none():
     manifest = {"image_ids": ["a"], "arrays": {"x": ArraySpec((2,), "float32").to_json()}}
     reader = StoreReader(None, None, manifest)
     assert reader.skipped == {} and reader.index_of("a") == 0
+
+
+def _complete_store(path):
+    with write_store(path, manifest={"a": 1, "b": 2}, image_ids=IDS[:1],
+                     arrays={"cosines": ArraySpec(shape=(2,), dtype="float32")}) as writer:
+        writer.write(0, cosines=np.zeros(2, np.float32))
+    return path
+
+
+def _edit_attributes(path, edit) -> None:
+    """Rewrite the root attributes of a store through zarr (what a foreign writer could leave)."""
+    import zarr
+
+    group = zarr.open_group(str(path), mode="r+")
+    attrs = group.attrs.asdict()
+    edit(attrs)
+    group.attrs.put(attrs)
+
+
+def test_a_store_marked_incomplete_is_refused_even_with_a_manifest(tmp_path):
+    path = _complete_store(tmp_path / "000.zarr")
+    _edit_attributes(path, lambda attrs: attrs.update(complete=False))
+    with pytest.raises(CacheError, match=f"^incomplete store {re.escape(str(path))}: "):
+        open_store(path, expected={})
+
+
+def test_other_formats_are_refused_in_full(tmp_path):
+    path = _complete_store(tmp_path / "000.zarr")
+    _edit_attributes(path, lambda attrs: attrs["langseg_cache"].update(format=1))
+    with pytest.raises(CacheError) as info:
+        open_store(path, expected={})
+    assert str(info.value) == (f"cache store {path} has format 1, this langseg reads format 2; "
+                               "delete the store and rerun the extraction rule")
+    _edit_attributes(path, lambda attrs: attrs.pop("langseg_cache"))
+    with pytest.raises(CacheError, match=r"has format None, this langseg reads format 2;"):
+        open_store(path, expected={})
+
+
+def test_stale_store_message_in_full(tmp_path):
+    path = _complete_store(tmp_path / "000.zarr")
+    with pytest.raises(CacheError) as info:
+        open_store(path, expected={"a": 3, "b": 2, "c": 4})
+    assert str(info.value) == (
+        f"stale cache store {path}: a: cache has 1, config asks for 3; c: cache has no value, "
+        "config asks for 4. Delete the store, or rerun the extraction rule that writes it "
+        "(Snakemake reruns it by itself when the rule's params changed)")
+
+
+def test_unreadable_or_absent_metadata_is_an_incomplete_store(tmp_path):
+    path = tmp_path / "000.zarr"
+    path.mkdir()
+    with pytest.raises(CacheError, match=f"^incomplete store {re.escape(str(path))}: it has no"):
+        open_store(path, expected={})
+    (path / "zarr.json").write_text("{ not json")
+    with pytest.raises(CacheError) as info:
+        open_store(path, expected={})
+    message = str(info.value)
+    assert message.startswith(f"incomplete store {path}: it has no manifest")
+    assert message.endswith(")") and " (" in message  # the zarr error, in brackets
