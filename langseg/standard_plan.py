@@ -5,11 +5,8 @@ protocol's :class:`langseg.workflow_plan.WorkflowPlan` skips these entries. Rows
 table are keyed by ``(backend, method)``; the backends come from config ``backends`` when it
 exists, else ``["gem"]``.
 
-Paths (dataset = a config key with ``protocol: standard``):
-  results/standard/{dataset}/{split}/index.tsv                      image ids, paths, shard
-  results/standard/{dataset}/{split}/counts/{backend}/{shard}.npz   confusion matrix per method
-  results/standard/{dataset}/{split}/eval/{backend}.json            IoUMetric per method
-  results/tables/standard_benchmark.{csv,md,tex}                    the standard table
+Its files (index, confusion matrices per shard and backend, evaluations, the standard table) are
+laid out by the ``standard_*`` functions of :mod:`langseg.workflow_paths`.
 """
 
 from __future__ import annotations
@@ -21,10 +18,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from langseg import workflow_paths as paths
 from langseg.params import Benchmark, Method, Protocol
 from langseg.workflow_plan import canonical, shard_name
 
-STANDARD_TABLES = tuple(f"results/tables/standard_benchmark.{ext}" for ext in ("csv", "md", "tex"))
 _SD_METHODS = {Method.AGGGEM, Method.SPECCLUST, Method.DIFFSEGCLUST}
 
 
@@ -137,16 +134,16 @@ class StandardPlan:
         return [class_file] if class_file else []
 
     def count_files(self, dataset: str, split: str, backend: str) -> list[str]:
-        return [f"results/standard/{dataset}/{split}/counts/{backend}/{shard}.npz"
+        return [paths.standard_counts(dataset, split, backend, shard)
                 for shard in self.shards(dataset, split)]
 
     def all_evaluations(self) -> list[str]:
-        return [f"results/standard/{name}/{split}/eval/{backend}.json"
+        return [paths.standard_evaluation(name, split, backend)
                 for name, ds in self.datasets.items() for split in ds.splits
                 for backend in self.backends]
 
     def table_targets(self) -> list[str]:
-        return list(STANDARD_TABLES) if self.datasets else []
+        return paths.standard_tables() if self.datasets else []
 
     # ---------------------------------------------------------------------------- params
     def index_params(self, dataset: str, split: str) -> dict:

@@ -79,13 +79,6 @@ def parse_run(run: str) -> tuple[Method, str]:
     return Method(method), backend or DEFAULT_BACKEND
 
 
-def cache_folder(source: str, backend: str) -> str:
-    """Cache folder of a source under ``results/cache/{dataset}/{split}/``."""
-    if source == "clip":
-        return backend
-    return f"sd_zs/{backend}" if source == "sd_zs" else source
-
-
 @dataclass(frozen=True)
 class DatasetPlan:
     """One entry of config ``datasets`` with its defaults filled in."""
@@ -348,8 +341,7 @@ class WorkflowPlan:
         """
         method, backend = parse_run(method)
         return {backend if source == "clip" else source:
-                paths.CACHE.format(dataset=dataset, split=split,
-                                   source=cache_folder(source, backend), shard=shard)
+                paths.cache(paths.cache_folder(source, backend), dataset, split, shard)
                 for source in method_sources(method)}
 
     def method_overrides(self, method: Method) -> dict:
@@ -399,8 +391,7 @@ class WorkflowPlan:
 
     def evaluation_path(self, dataset: str, split: str, method: Method | str,
                         backend: str = DEFAULT_BACKEND) -> str:
-        return paths.EVAL.format(dataset=dataset, split=split,
-                                 method=run_name(Method(method), backend))
+        return paths.evaluation(dataset, split, run_name(Method(method), backend))
 
     def dataset_split_names(self) -> list[str]:
         """``{dataset}_{split}`` of every configured split (names of the class-IoU tables)."""
@@ -414,7 +405,7 @@ class WorkflowPlan:
 
     def backend_evaluations(self) -> list[str]:
         """Every evaluation of the config: datasets x splits x methods x backends."""
-        return [f"results/{name}/{split}/eval/{run}.json"
+        return [paths.evaluation(name, split, run)
                 for name, plan in self.datasets.items() for split in plan.splits
                 for run in self.runs()]
 
@@ -449,11 +440,11 @@ class WorkflowPlan:
         fig = self.figure3
         where = {"dataset": fig["dataset"], "split": fig["split"]}
         shards = sorted({shard_name(i // self.shard_size) for i in fig["images"]})
-        inputs = {"index": paths.INDEX.format(**where),
-                  "figure3_gt": [paths.GT.format(**where, shard=s) for s in shards]}
+        inputs = {"index": paths.index(**where),
+                  "figure3_gt": [paths.gt(**where, shard=s) for s in shards]}
         for method in fig["methods"]:
             run = run_name(Method(method), self.report_backend)
-            inputs[f"figure3_{method}"] = [paths.PRED.format(**where, method=run, shard=s)
+            inputs[f"figure3_{method}"] = [paths.pred(**where, method=run, shard=s)
                                            for s in shards]
         return inputs
 
