@@ -11,7 +11,6 @@ laid out by the ``standard_*`` functions of :mod:`langseg.workflow_paths`.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from functools import cached_property
@@ -20,9 +19,9 @@ from typing import Any
 
 from langseg import workflow_paths as paths
 from langseg.params import Benchmark, Method, Protocol
-from langseg.workflow_plan import canonical, shard_name
+from langseg.data.index import shard_names
+from langseg.workflow_plan import canonical, clip_model_name
 
-_SD_METHODS = {Method.AGGGEM, Method.SPECCLUST, Method.DIFFSEGCLUST}
 
 
 def is_standard(entry: Mapping[str, Any]) -> bool:
@@ -51,24 +50,25 @@ class StandardPlan:
         self.config = config
         self.datasets = datasets
         self.shard_size: int = config["shard_size"]
-        standard = config.get("standard", {})
-        self.preset: str = standard.get("preset", "sclip")
-        self.pamr: bool = bool(standard.get("pamr", False))
-        self.methods = tuple(Method(m) for m in standard.get("methods", ["gem"]))
-        self.backends = tuple(config.get("backends") or ["gem"])
+        standard = config["standard"]  # defaults: the schema (validate_config fills them)
+        self.preset: str = standard["preset"]
+        self.pamr: bool = standard["pamr"]
+        self.methods = tuple(Method(m) for m in standard["methods"])
+        self.backends: tuple[str, ...] = tuple(config["backends"])
         self._n_images: dict[tuple[str, str], int] = {}
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> StandardPlan:
+        """Build the plan from a config already passed through ``validate_config``."""
         datasets = {}
         for name, entry in config["datasets"].items():
             if not is_standard(entry):
                 continue
             datasets[name] = StandardDataset(
                 name=name, benchmark=Benchmark(entry["kind"]), root=Path(entry["root"]),
-                splits=tuple(entry["splits"]), demo=entry.get("demo", False),
-                max_images=entry.get("max_images"), on_error=entry.get("on_error", "fail"),
-                class_file=entry.get("class_file"))
+                splits=tuple(entry["splits"]), demo=entry["demo"],
+                max_images=entry["max_images"], on_error=entry["on_error"],
+                class_file=entry["class_file"])
         return cls(config, datasets)
 
     @property
@@ -77,7 +77,7 @@ class StandardPlan:
 
     @property
     def needs_sd(self) -> bool:
-        return any(m in _SD_METHODS for m in self.methods)
+        return any(m.needs_sd for m in self.methods)
 
     def check_inputs(self) -> None:
         """Fail before any job when a split, a class file or the weights are missing."""
@@ -120,8 +120,8 @@ class StandardPlan:
         return self._n_images[key]
 
     def shards(self, dataset: str, split: str) -> list[str]:
-        return [shard_name(i) for i in range(math.ceil(self.n_images(dataset, split)
-                                                       / self.shard_size))]
+        """Shard wildcard values of a split (``data.index`` rules, its 1000-shard limit too)."""
+        return shard_names(self.n_images(dataset, split), self.shard_size)
 
     # ----------------------------------------------------------------------------- paths
     def demo_roots(self, dataset: str) -> list[str]:
@@ -169,7 +169,7 @@ class StandardPlan:
                                                     "clip_path")},
             "gem_depth": self.config["extraction"]["gem"]["depth"],
             "method_settings": {key: value for key, value in
-                                self.config.get("method_settings", {}).items()
+                                self.config["method_settings"].items()
                                 if key in ("specclust", "diffseg")},
         }
         if self.needs_sd:
@@ -183,9 +183,7 @@ class StandardPlan:
         models = self.config["models"]
         return {"experiment": self.config["experiment"], "preset": models["preset"],
                 "protocol_preset": self.preset, "pamr": self.pamr,
-                "clip_model": models["clip_path"] or (
-                    "MetaCLIP ViT-B/16 (metaclip_400m)" if models["preset"] == "real" else
-                    f"open_clip ViT, {models['preset']} random weights"),
+                "clip_model": clip_model_name(models),
                 "demo": any(ds.demo for ds in self.datasets.values())}
 
     def evaluate_params(self, dataset: str, split: str, backend: str) -> dict:

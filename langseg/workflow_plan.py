@@ -17,7 +17,7 @@ from typing import Any
 
 from langseg import workflow_paths as paths
 from langseg.data.index import shard_name, shard_names
-from langseg.params import DatasetKind, Fidelity, Method, gt_pass_timestep
+from langseg.params import DatasetKind, Fidelity, Method, Protocol, gt_pass_timestep
 from langseg.provenance import EXTRACTION_CODE, SEGMENT_CODE, code_digest
 
 #: Package sources behind the ground-truth files (readers, label rules, resizing).
@@ -55,6 +55,15 @@ def canonical(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [canonical(item) for item in value]
     return value
+
+
+def clip_model_name(models: Mapping[str, Any]) -> str:
+    """The CLIP model the tables name in their provenance, from config ``models``."""
+    if models["clip_path"]:
+        return models["clip_path"]
+    if models["preset"] == "real":
+        return "MetaCLIP ViT-B/16 (metaclip_400m)"
+    return f"open_clip ViT, {models['preset']} random weights"
 
 
 def method_sources(method: Method) -> tuple[str, ...]:
@@ -99,7 +108,7 @@ class WorkflowPlan:
         self.config = config
         self.datasets = datasets
         self.methods = tuple(Method(m) for m in config["methods"])
-        self.backends: tuple[str, ...] = tuple(config.get("backends", [DEFAULT_BACKEND]))
+        self.backends: tuple[str, ...] = tuple(config["backends"])
         self.shard_size: int = config["shard_size"]
         self._samples: dict[tuple[str, str], list] = {}
         self._file_digests: dict[tuple[str, str, str, str], dict] = {}
@@ -109,7 +118,7 @@ class WorkflowPlan:
         """Build the plan from a config already passed through ``validate_config``."""
         datasets = {}
         for name, entry in config["datasets"].items():
-            if entry.get("protocol", "report") != "report":
+            if entry["protocol"] != Protocol.REPORT.value:
                 continue  # protocol: standard entries are planned by langseg.standard_plan
             root = Path(entry["root"])
             datasets[name] = DatasetPlan(
@@ -133,7 +142,7 @@ class WorkflowPlan:
         from langseg.models.loading import clip_checkpoint
 
         models = self.config["models"]
-        if any(m.needs_self_attention or m.needs_sd_gt or m.needs_sd_zs for m in self.methods):
+        if any(m.needs_sd for m in self.methods):
             check_weights(models["preset"], models["sd_path"], models["clip_path"],
                           sd_config=models["sd_config"])
         elif models["preset"] == "real":  # GEM-only methods need only the CLIP weights
@@ -276,7 +285,7 @@ class WorkflowPlan:
                               "depth": gem["depth"], "resolution": gem["resolution"],
                               "code": code})
         settings = {**backend_settings(backend),
-                    **extraction.get("backends", {}).get(backend, {})}
+                    **extraction["backends"].get(backend, {})}
         return canonical({"source": backend, "kind": kind.value, "models": self.clip_models,
                           **settings, "code": code})
 
@@ -319,7 +328,7 @@ class WorkflowPlan:
             params["mask_size"] = self.config["mask_size"]  # GT classes read at this size
         if source == "sd_zs":  # classes from the backend's Method 1 instead of the GT
             params["backend"] = self.backend_params(dataset, backend)
-            params["classes"] = dict(extraction.get("aggsd_zs", {}))
+            params["classes"] = dict(extraction["aggsd_zs"])
             params["method_settings"] = self.method_overrides(Method.GEM)
         return params
 
@@ -346,7 +355,7 @@ class WorkflowPlan:
 
     def method_overrides(self, method: Method) -> dict:
         """The config ``method_settings`` entries that ``method`` reads."""
-        settings = self.config.get("method_settings", {})
+        settings = self.config["method_settings"]
         return {key: settings[key] for key in METHOD_SETTING_KEYS[method] if key in settings}
 
     def segment_params(self, dataset: str, method: str, split: str | None = None,
@@ -374,10 +383,7 @@ class WorkflowPlan:
         return {"experiment": self.config["experiment"], "preset": models["preset"],
                 "fidelity": self.config["fidelity"], "sd_model": models["sd_path"] or
                 f"{models['preset']} random weights",
-                "clip_model": models["clip_path"] or (
-                    "MetaCLIP ViT-B/16 (metaclip_400m)" if models["preset"] == "real" else
-                    f"open_clip ViT, {models['preset']} random weights"),
-                "demo": demo}
+                "clip_model": clip_model_name(models), "demo": demo}
 
     def evaluate_params(self, dataset: str, split: str, method: str) -> dict:
         plan = self.datasets[dataset]
@@ -413,7 +419,7 @@ class WorkflowPlan:
     @cached_property
     def figure3(self) -> dict | None:
         """The Figure 3 selection: dataset, split, image positions and methods shown."""
-        selection = self.config.get("report", {}).get("figure3")
+        selection = self.config["report"].get("figure3")
         n_default = 4
         if not selection:
             first = next(iter(self.datasets.values()))
