@@ -1,5 +1,5 @@
-"""The workflow's file layout, written once: the rules, both plans and the config check take
-every path from here (docs/architecture.md, "Data flow and files", points here instead of restating it).
+"""The workflow's file layout, written once: the rules, both plans, the config check and the
+report's table names take every path from here (docs/architecture.md points here).
 
 Each function returns one artefact's path. Called without arguments it returns the Snakemake
 pattern the rule writes, with the wildcards in braces (``index()`` ->
