@@ -2,8 +2,8 @@
 
 ``workflow/rules/common_standard.smk`` builds one :class:`StandardPlan` at parse time; the report
 protocol's :class:`langseg.workflow_plan.WorkflowPlan` skips these entries. Rows of the standard
-table are keyed by ``(backend, method)``; the backends come from config ``backends`` when it
-exists, else ``["gem"]``.
+table are keyed by ``(backend, method)``; the backends are config ``backends`` (schema default
+``[gem]``).
 
 Its files (index, confusion matrices per shard and backend, evaluations, the standard table) are
 laid out by the ``standard_*`` functions of :mod:`langseg.workflow_paths`.
@@ -18,10 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from langseg import workflow_paths as paths
-from langseg.params import Benchmark, Method, Protocol
 from langseg.data.index import shard_names
+from langseg.params import Benchmark, Method, Protocol
 from langseg.workflow_plan import canonical, clip_model_name
-
 
 
 def is_standard(entry: Mapping[str, Any]) -> bool:
