@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from langseg.cache import DEFAULT_SA_CODEC, SACodec, decode_sa, encode_sa
+from langseg.cache import SACodec, decode_sa, encode_sa
 from langseg.cache.codecs import decode_table
 
 
@@ -80,11 +80,6 @@ def test_fp16_values_by_hand():
     np.testing.assert_allclose(decode_sa(encoded)[0],
                                [0.5 / total, 0.300048828125 / total, 0.199951171875 / total, 0],
                                rtol=1e-7)
-
-
-def test_default_codec_is_pow06():
-    assert DEFAULT_SA_CODEC is SACodec.U8_POW06
-    assert SACodec.parse("default") is SACodec.U8_POW06
 
 
 def test_store_compressors_by_array_kind(tmp_path):
