@@ -285,3 +285,29 @@ def test_torch_encoding_of_float64_is_that_of_float32(proxy_sa):
         if scale is not None:
             assert scale.dtype == torch.float32
             np.testing.assert_array_equal(scale.numpy(), expected.row_scale)
+
+
+def test_numpy_check_refusals_in_full():
+    from langseg.cache.codecs import check_sa
+
+    cases = [
+        (np.zeros((2, 3), np.float32), "SA must be a square (N, N) numpy array, got (2, 3)"),
+        ([[1.0]], "SA must be a square (N, N) numpy array, got list"),
+        (np.array([[1.0, np.inf], [0.0, 1.0]]),
+         "SA must be finite and non-negative (attention probabilities)"),
+    ]
+    for bad, message in cases:
+        with pytest.raises(ValueError) as info:
+            check_sa(bad)
+        assert str(info.value) == message
+
+
+def test_numpy_row_sums_are_exact_not_float32():
+    from langseg.cache.codecs import check_sa
+
+    # the rows of test_tensor_row_sums_are_exact_not_float32
+    near = [0.3118484914302826, 0.3451724052429199, 0.3439790904521942]
+    over = [0.5664095282554626, 0.2663150727748871, 0.16827541589736938]
+    check_sa(np.array([near, near, near], np.float32))
+    with pytest.raises(ValueError, match="off by 0.001"):
+        check_sa(np.array([over, over, over], np.float32))
