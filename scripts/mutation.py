@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     for target in args.targets:
         stats = run(target, workdir, args.children)
         killed = stats.get("killed", 0)
-        survived = stats.get("survived", 0)
+        survived = stats.get("survived", 0) + stats.get("no_tests", 0)  # untested: not killed
         timeout = stats.get("timeout", 0)
         judged = killed + survived + timeout
         score = 100.0 * (killed + timeout) / judged if judged else float("nan")

@@ -261,3 +261,43 @@ def test_default_codec_full_size_stores_at_most_4_mib_per_image_on_average(tmp_p
         decoded = reader.read_sa(k)
         np.testing.assert_array_equal(decoded > 0, sa > 0)
         assert np.abs(decoded - sa).max() <= sa.max() / 305 + 1e-4
+
+
+def test_encoded_sa_is_written_as_given_or_refused_in_full(tmp_path):
+    from langseg.cache import EncodedSA
+
+    sa = _sa(0)
+    good = encode_sa(sa, SACodec.U8_POW06)
+    path = tmp_path / "000.zarr"
+    writer = write_store(path, manifest={}, image_ids=IDS, arrays={
+        "sa": sa_array_spec(64, SACodec.U8_POW06), "fp": sa_array_spec(64, SACodec.FP16_ZSTD)})
+    fp = encode_sa(sa, SACodec.FP16_ZSTD)
+    bad = {
+        "codec": EncodedSA(SACodec.U8_SQRT, good.values, good.row_scale),
+        "values": EncodedSA(SACodec.U8_POW06, good.values.astype(np.int16), good.row_scale),
+        "short scale": EncodedSA(SACodec.U8_POW06, good.values, good.row_scale[:63]),
+        "no scale": EncodedSA(SACodec.U8_POW06, good.values, None),
+        "float64 scale": EncodedSA(SACodec.U8_POW06, good.values,
+                                   good.row_scale.astype(np.float64)),
+    }
+    for encoded in bad.values():
+        with pytest.raises(ValueError, match="^array 'sa' stores u8-pow0.6 "):
+            writer.write(0, sa=encoded)
+    with pytest.raises(ValueError) as info:
+        writer.write(0, sa=bad["codec"])
+    assert str(info.value) == ("array 'sa' stores u8-pow0.6 (uint8 values, row_scale (64,)); "
+                               "got u8-sqrt uint8 values, row_scale (64,)")
+    with pytest.raises(ValueError) as info:
+        writer.write(0, fp=EncodedSA(SACodec.FP16_ZSTD, fp.values, good.row_scale))
+    assert str(info.value) == ("array 'fp' stores fp16-zstd (float16 values, row_scale None); "
+                               "got fp16-zstd float16 values, row_scale (64,)")
+    with pytest.raises(ValueError, match=r"^array 'sa' expects SA of shape \(64, 64\), got "
+                                         r"\(16, 16\)$"):
+        writer.write(0, sa=EncodedSA(SACodec.U8_POW06, good.values[:16, :16], good.row_scale))
+    for i in range(2):
+        writer.write(i, sa=good, fp=fp)
+    writer.close()
+    reader = open_store(path, expected={})
+    np.testing.assert_array_equal(reader.read_encoded_sa(1).values, good.values)
+    np.testing.assert_array_equal(reader.read_encoded_sa(1).row_scale, good.row_scale)
+    np.testing.assert_array_equal(reader.read("fp", 0), decode_sa(fp))
