@@ -301,3 +301,73 @@ def test_encoded_sa_is_written_as_given_or_refused_in_full(tmp_path):
     np.testing.assert_array_equal(reader.read_encoded_sa(1).values, good.values)
     np.testing.assert_array_equal(reader.read_encoded_sa(1).row_scale, good.row_scale)
     np.testing.assert_array_equal(reader.read("fp", 0), decode_sa(fp))
+
+
+def test_writer_refusals_name_the_store_in_full(tmp_path):
+    path = tmp_path / "000.zarr"
+    writer = write_store(path, manifest={}, image_ids=IDS,
+                         arrays={"cosines": ArraySpec(shape=(2,), dtype="float32")})
+    assert writer.path == path
+    for bad, name in ((True, "bool"), (1.0, "float")):
+        with pytest.raises(TypeError) as info:
+            writer.write(bad, cosines=np.zeros(2, np.float32))
+        assert str(info.value) == f"image index must be an integer, got {name}"
+    out_of_range = (f"image index 2 out of range for cache store {path} with 2 images (0..1)")
+    for call in (lambda: writer.write(2, cosines=np.zeros(2, np.float32)),
+                 lambda: writer.skip(2, "gone")):
+        with pytest.raises(IndexError) as info:
+            call()
+        assert str(info.value) == out_of_range
+    writer.write(np.int64(0), cosines=np.zeros(2, np.float32))  # numpy integers are indices
+    with pytest.raises(CacheError) as info:
+        writer.close()
+    assert str(info.value) == (f"cache store {path} is missing 1 array images, e.g. 'cosines' "
+                               "of image '2007_000039'; it stays incomplete")
+    writer.skip(1, "gone")
+    writer.close()
+    with pytest.raises(CacheError) as info:
+        writer.write(0, cosines=np.zeros(2, np.float32))
+    assert str(info.value) == f"cache store {path} is closed; write before close()"
+    with pytest.raises(CacheError) as info:
+        writer.skip(0, "late")
+    assert str(info.value) == f"cache store {path} is closed; skip before close()"
+
+
+def test_write_store_argument_messages_in_full(tmp_path):
+    with pytest.raises(ValueError) as info:
+        write_store(tmp_path / "a.zarr", manifest=[1], image_ids=IDS, arrays=_arrays())
+    assert str(info.value) == "manifest must be a mapping, got list"
+    (tmp_path / "file.zarr").write_text("x")
+    with pytest.raises(ValueError) as info:
+        write_store(tmp_path / "file.zarr", manifest={}, image_ids=IDS, arrays=_arrays())
+    assert str(info.value) == f"cannot create cache store {tmp_path / 'file.zarr'}: a file of " \
+                              "that name exists"
+
+
+def test_a_directory_holding_only_snakemakes_timestamp_is_replaced(tmp_path):
+    path = tmp_path / "000.zarr"
+    path.mkdir()
+    (path / ".snakemake_timestamp").touch()  # Snakemake made the output directory first
+    with write_store(path, manifest={}, image_ids=IDS[:1],
+                     arrays={"cosines": ArraySpec(shape=(2,), dtype="float32")}) as writer:
+        writer.write(0, cosines=np.ones(2, np.float32))
+    assert open_store(path, expected={}).read("cosines", 0).tolist() == [1.0, 1.0]
+
+
+def test_layout_of_the_arrays_and_their_manifest_entries(tmp_path):
+    import zarr
+
+    path = tmp_path / "000.zarr"
+    _write_all(path, SACodec.U8_POW06)
+    with write_store(tmp_path / "fp.zarr", manifest={}, image_ids=IDS[:1],
+                     arrays={"sa": sa_array_spec(64, SACodec.FP16_ZSTD)}) as writer:
+        writer.write_sa(0, _sa(0))
+    assert sorted(p.name for p in (tmp_path / "fp.zarr" / "sa").iterdir()) == ["values",
+                                                                               "zarr.json"]
+    row_scale = zarr.open_array(str(path / "sa" / "row_scale"))
+    assert row_scale.dtype == np.float32 and row_scale.shape == (2, 64)
+    arrays = open_store(path, expected={}).manifest["arrays"]
+    assert arrays["cosines"] == {"shape": [3, 4, 4], "dtype": "float32", "codec": "blosc-zstd",
+                                 "kind": "plain"}
+    assert arrays["class_ids"] == {"shape": [2], "dtype": "int16", "codec": "none",
+                                   "kind": "plain"}

@@ -94,7 +94,8 @@ def test_store_compressors_by_array_kind(tmp_path):
     write_store(path, manifest={"extraction": {}}, image_ids=["a"], arrays={
         "sa": sa_array_spec(4, "u8-pow0.6"), "fp": sa_array_spec(4, "fp16-zstd"),
         "f": ArraySpec(shape=(2,), dtype="float32"),
-        "n": ArraySpec(shape=(2,), dtype="int16", codec=Compression.NONE)})
+        "n": ArraySpec(shape=(2,), dtype="int16", codec=Compression.NONE),
+        "i8": ArraySpec(shape=(2,), dtype="int8")})  # 1-byte items: zarr would pick bitshuffle
 
     def described(name):
         return [(type(c).__name__, getattr(c, "level", None), str(getattr(c, "cname", "")),
@@ -108,6 +109,7 @@ def test_store_compressors_by_array_kind(tmp_path):
     assert described("fp/values") == [blosc, crc]
     assert described("f") == [blosc, crc]
     assert described("n") == [crc]
+    assert described("i8") == [blosc, crc]
 
 
 def test_decode_refusals_in_full():
