@@ -371,3 +371,48 @@ def test_layout_of_the_arrays_and_their_manifest_entries(tmp_path):
                                  "kind": "plain"}
     assert arrays["class_ids"] == {"shape": [2], "dtype": "int16", "codec": "none",
                                    "kind": "plain"}
+
+
+def test_more_write_store_refusals_in_full(tmp_path):
+    args = {"manifest": {}, "image_ids": IDS, "arrays": _arrays()}
+    ids_message = "image_ids must be a non-empty sequence of distinct non-empty strings"
+    for ids in (["a", ""], [1, 2]):
+        with pytest.raises(ValueError) as info:
+            write_store(tmp_path / "a.zarr", **{**args, "image_ids": ids})
+        assert str(info.value) == ids_message
+    with pytest.raises(ValueError) as info:
+        write_store(tmp_path / "a.zarr", **{**args, "arrays": {}})
+    assert str(info.value) == "arrays must name at least one array"
+    with pytest.raises(ValueError) as info:
+        write_store(tmp_path / "a.zarr", **{**args, "arrays": {"a": "float32"}})
+    assert str(info.value) == "arrays['a'] must be an ArraySpec, got str"
+
+
+def test_array_spec_normalises_and_refuses_in_full():
+    spec = ArraySpec(shape=[1, 3], dtype="float32")  # a list, and a side of 1, are fine
+    assert spec.shape == (1, 3) and isinstance(spec.shape, tuple)
+    with pytest.raises(ValueError) as info:
+        ArraySpec(shape=(2,), dtype="nope")
+    assert str(info.value) == "ArraySpec.dtype 'nope' is not a numpy dtype"
+    with pytest.raises(ValueError) as info:
+        ArraySpec(shape=(2,), dtype="float32", codec="blosc-zstd")
+    assert str(info.value) == ("ArraySpec.codec must be an SACodec or a Compression, "
+                               "got 'blosc-zstd'")
+
+
+def test_root_attributes_while_writing_and_after(tmp_path):
+    import zarr
+
+    path = tmp_path / "new" / "dirs" / "000.zarr"  # missing parents are created
+    writer = _write_all(path, SACodec.U8_POW06, close=False)
+    attrs = zarr.open_group(str(path), mode="r").attrs.asdict()
+    assert attrs["complete"] is False and "manifest" not in attrs
+    assert attrs["langseg_cache"] == {"format": 2, "n_images": 2, "arrays": {
+        "sa": {"shape": [64, 64], "dtype": "float32", "codec": "u8-pow0.6", "kind": "sa"},
+        "cosines": {"shape": [3, 4, 4], "dtype": "float32", "codec": "blosc-zstd",
+                    "kind": "plain"},
+        "class_ids": {"shape": [2], "dtype": "int16", "codec": "none", "kind": "plain"}}}
+    writer.close()
+    assert zarr.open_group(str(path), mode="r").attrs["complete"] is True
+    for name in ("sa/values", "sa/row_scale", "cosines", "class_ids"):
+        assert zarr.open_array(str(path / name)).fill_value == 0
