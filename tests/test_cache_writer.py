@@ -96,3 +96,39 @@ def test_bad_settings_and_cpu_staging():
     host, ready = stage_on_host([t, None])
     ready()
     assert host[0] is t and host[1] is None
+
+
+def test_serial_pipelined_writer_calls_ready_then_writes_and_skips(tmp_path):
+    calls = []
+    arrays = {"cosines": ArraySpec(shape=(2,), dtype="float32")}
+    writer = write_store(tmp_path / "s.zarr", manifest=MANIFEST, image_ids=IDS[:3], arrays=arrays)
+    with PipelinedWriter(writer, threads=0) as piped:  # 0 threads: written inside submit
+        piped.submit(2, ready=lambda: calls.append(2), cosines=np.full(2, 2.0, np.float32))
+        assert calls == [2] and (tmp_path / "s.zarr" / "cosines" / "c" / "2").exists()
+        piped.submit(0, cosines=np.zeros(2, np.float32))
+        piped.skip(1, "cannot decode img1.jpg")
+    reader = open_store(tmp_path / "s.zarr", expected=MANIFEST)
+    assert reader.skipped == {"img1": "cannot decode img1.jpg"}
+    assert reader.read("cosines", 2).tolist() == [2.0, 2.0]
+
+
+def test_a_writer_process_puts_chunks_into_the_store(tmp_path):
+    import os
+
+    from langseg.cache.writer import _put_in_process
+
+    # called here, in this process, so that the test sees what a writer process does
+    writer = _store(tmp_path / "s.zarr", SACodec.U8_POW06)
+    for i in (3, 0):  # image 0's cosines are all 0, the fill value: written all the same
+        chunks = writer.encode_chunks(i, sa=_sa(i), cosines=np.full((3, 4), i, np.float32))
+        pid, before, after = _put_in_process(str(tmp_path / "s.zarr"), i, chunks)
+        assert pid == os.getpid() and 0 <= before <= after
+        writer.mark_written(i, ["sa", "cosines"])
+    for i in (1, 2, 4, 5, 6):
+        writer.skip(i, "left out")
+    writer.close()
+    reader = open_store(tmp_path / "s.zarr", expected=MANIFEST)
+    for i in (3, 0):
+        np.testing.assert_array_equal(reader.read_encoded_sa(i).values,
+                                      encode_sa(_sa(i), SACodec.U8_POW06).values)
+        assert reader.read("cosines", i).tolist() == [[float(i)] * 4] * 3
