@@ -132,3 +132,69 @@ def test_a_writer_process_puts_chunks_into_the_store(tmp_path):
         np.testing.assert_array_equal(reader.read_encoded_sa(i).values,
                                       encode_sa(_sa(i), SACodec.U8_POW06).values)
         assert reader.read("cosines", i).tolist() == [[float(i)] * 4] * 3
+
+
+def _cosines_store(path: Path, n: int = 4):
+    return write_store(path, manifest=MANIFEST, image_ids=IDS[:n],
+                       arrays={"cosines": ArraySpec(shape=(2,), dtype="float32")})
+
+
+def test_settings_at_their_limits(tmp_path):
+    writer = _cosines_store(tmp_path / "s.zarr")
+    piped = PipelinedWriter(writer, threads=2)
+    assert (piped.threads, piped.max_pending) == (2, 16)
+    piped._shutdown()  # nothing written: stop the threads, leave the store incomplete
+    for kwargs in ({"threads": 1, "max_pending": 1}, {"threads": 1, "processes": True}):
+        PipelinedWriter(_cosines_store(tmp_path / "t.zarr"), **kwargs)._shutdown()
+    with pytest.raises(ValueError, match="max_pending >= 1, got 1 and 0"):
+        PipelinedWriter(writer, threads=1, max_pending=0)
+
+
+def test_exactly_the_given_number_of_named_worker_threads(tmp_path):
+    import threading
+
+    names, release = set(), threading.Event()
+
+    def ready():
+        names.add(threading.current_thread().name)
+        release.wait(timeout=5)  # hold every worker until all images are queued
+
+    with PipelinedWriter(_cosines_store(tmp_path / "s.zarr"), threads=2) as piped:
+        for i in range(4):
+            piped.submit(i, ready=ready, cosines=np.zeros(2, np.float32))
+        release.set()
+    assert names == {"store_0", "store_1"}
+    assert not [t for t in threading.enumerate() if t.name.startswith("store_")]  # joined
+
+
+def test_submit_waits_for_room_before_it_returns(tmp_path):
+    import threading
+
+    log, never = [], threading.Event()
+
+    def slow():
+        never.wait(timeout=0.5)  # nobody sets it: a submit that waited saw this image finish
+        log.append("image 0 ready")
+
+    with PipelinedWriter(_cosines_store(tmp_path / "s.zarr", 2), threads=1,
+                         max_pending=1) as piped:
+        piped.submit(0, ready=slow, cosines=np.zeros(2, np.float32))
+        piped.submit(1, cosines=np.zeros(2, np.float32))  # no room until image 0 is written
+        log.append("image 1 submitted")
+    assert log == ["image 0 ready", "image 1 submitted"]
+
+
+def test_an_exception_in_the_with_block_drops_the_queued_images(tmp_path):
+    import threading
+
+    hold = threading.Event()
+    path = tmp_path / "s.zarr"
+    with pytest.raises(RuntimeError, match="model crashed"):
+        with PipelinedWriter(_cosines_store(path), threads=1) as piped:
+            piped.submit(0, ready=lambda: hold.wait(timeout=0.5),
+                         cosines=np.ones(2, np.float32))
+            for i in (1, 2, 3):
+                piped.submit(i, cosines=np.ones(2, np.float32))
+            raise RuntimeError("model crashed")
+    written = sorted(p.name for p in (path / "cosines" / "c").iterdir())
+    assert written == ["0"]  # the running image finished, the queued ones were cancelled
