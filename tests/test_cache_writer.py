@@ -191,7 +191,8 @@ def test_an_exception_in_the_with_block_drops_the_queued_images(tmp_path):
     path = tmp_path / "s.zarr"
     with pytest.raises(RuntimeError, match="model crashed"):
         with PipelinedWriter(_cosines_store(path), threads=1) as piped:
-            piped.submit(0, ready=lambda: hold.wait(timeout=0.5),
+            # image 0 holds the only worker (1 s: far longer than queueing 3 images and raising)
+            piped.submit(0, ready=lambda: hold.wait(timeout=1.0),
                          cosines=np.ones(2, np.float32))
             for i in (1, 2, 3):
                 piped.submit(i, cosines=np.ones(2, np.float32))
