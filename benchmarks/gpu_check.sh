@@ -68,7 +68,7 @@ EOF
 
 part tests "$T_TESTS" "$PY" -m pytest -q -p no:cacheprovider -m "gpu or not slow" \
     tests/test_gpu.py tests/test_cache_codecs.py tests/test_cache_writer.py \
-    tests/test_cache_writer_processes.py tests/test_codec_mass_floor.py \
+    tests/test_codec_mass_floor.py \
     tests/test_attention.py tests/test_pipeline_extract_pipelining.py
 
 part bench "$T_BENCH" "$PY" benchmarks/bench_extraction.py --device "$DEVICE" --preset "$PRESET" \

@@ -63,7 +63,7 @@ _CACHE_TESTS = {
                "tests/test_cache_integrity.py", _NO_SPAWN],
     "store": ["tests/test_cache_store.py", "tests/test_cache_integrity.py",
               "tests/test_golden_cache.py", _NO_SPAWN],
-    "writer": ["tests/test_cache_writer.py", "tests/test_cache_writer_processes.py"],
+    "writer": ["tests/test_cache_writer.py"],
 }
 for _module, _tests in _CACHE_TESTS.items():
     TARGETS[f"cache.{_module}"] = ([f"langseg/cache/{_module}.py"], _tests)
