@@ -2,8 +2,8 @@
 #
 #   snakemake --cores 8 tables          # everything, from extraction to the tables and figures
 #
-# File layout: langseg/workflow_paths.py (the one place the rules and the plan take paths from).
-# (the CLIP-backend, AggSD-ZS and standard-protocol rules still spell their paths in the rule files.)
+# File layout (results, caches, tables, logs): langseg/workflow_paths.py, the one place every rule
+# and plan takes its paths from.
 
 from snakemake.utils import min_version
 

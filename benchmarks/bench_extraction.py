@@ -7,6 +7,10 @@ Parts (``--parts``, comma-separated; each one that fails prints its traceback an
   the serial ``StoreWriter`` and the pipelined writer at 1 and ``--threads`` threads; from
   float32 maps (CPU extraction: encoded by the writer's threads) and from uint8 codes (GPU
   extraction: encoded on the GPU, so the CPU only compresses and writes).
+* ``writer-steps``: the writer's steps apart, at 1 and ``--threads`` threads, on the same
+  chunks: zstd(3) compression alone (numcodecs), writing the already compressed bytes as files
+  in the temporary folder (the disk alone), and both through zarr (the store's own path); chunks/s
+  and MB/s. Whichever step stops scaling with threads caps the SA pass.
 * ``passes``: images/s of the SA, GT-prompt and GEM passes per batch size, end to end: JPEG
   files read, model passes, stores written and closed (``langseg.pipeline.extract.run_job``,
   the code of the extraction rules), model loading excluded; peak GPU memory.
@@ -89,8 +93,10 @@ def bench_writer(args, results: dict) -> None:
     encoded = [encode_sa(m, DEFAULT_SA_CODEC) for m in maps]
     n = args.writer_images
     rows = []
+    modes = [("serial", 0, False), ("threads", 1, False), ("threads", args.threads, False),
+             ("processes", args.threads, True)]
     with tempfile.TemporaryDirectory(prefix="bench_writer_") as tmp:
-        for threads in sorted({0, 1, args.threads}):
+        for label, threads, processes in dict.fromkeys(modes):
             for kind in ("float32 in (CPU extraction)", "uint8 in (GPU extraction)"):
                 store = write_store(Path(tmp) / f"{threads}-{len(rows)}.zarr", manifest={},
                                     image_ids=[str(i) for i in range(n)],
@@ -98,15 +104,24 @@ def bench_writer(args, results: dict) -> None:
                 items = [maps[i % 2] if kind.startswith("float32") else
                          EncodedSA(DEFAULT_SA_CODEC, encoded[i % 2].values,
                                    encoded[i % 2].row_scale) for i in range(n)]
+                writer = PipelinedWriter(store, threads=threads, processes=processes,
+                                         max_pending=2 * max(1, threads))
+                if processes:  # start the processes (and their imports) outside the timing
+                    writer.submit(0, sa=items[0])
+                    writer.wait()
                 cpu, wall = time.process_time(), time.perf_counter()
-                with PipelinedWriter(store, threads=threads, max_pending=2 * max(1, threads)) \
-                        as writer:
-                    for i, item in enumerate(items):
+                spawned = writer.process_cpu_seconds
+                with writer:
+                    for i, item in enumerate(items[1:] if processes else items,
+                                             start=int(processes)):
                         writer.submit(i, sa=item)
-                cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-                rows.append({"writer": "serial" if threads == 0 else f"pipelined, {threads} thr",
-                             "input": kind, "core_s_per_image": cpu / n,
-                             "images_per_s": n / wall})
+                    writer.wait()
+                    wall = time.perf_counter() - wall
+                    cpu = time.process_time() - cpu + writer.process_cpu_seconds - spawned
+                timed = n - int(processes)
+                name = "serial" if threads == 0 else f"{label}, {threads}"
+                rows.append({"writer": name, "input": kind, "core_s_per_image": cpu / timed,
+                             "images_per_s": timed / wall})
     results["writer"] = {"codec": DEFAULT_SA_CODEC.value, "images": n, "rows": rows}
     print(f"\n## CPU cost per image: codec {DEFAULT_SA_CODEC.value}, N = 4096, {n} images, "
           f"hard scenes (dense-floor, flat-noisy)")
@@ -114,6 +129,48 @@ def bench_writer(args, results: dict) -> None:
     for r in rows:
         print(f"| {r['writer']} | {r['input']} | {r['core_s_per_image']:.3f} | "
               f"{r['images_per_s']:.1f} |")
+
+
+def bench_writer_steps(args, results: dict) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numcodecs
+
+    from langseg.cache import DEFAULT_SA_CODEC, encode_sa, sa_array_spec, write_store
+    from langseg.synthetic import hard_scene
+
+    codes = [encode_sa(hard_scene(name, 64, seed=k)[1], DEFAULT_SA_CODEC).values
+             for k, name in enumerate(("dense-floor", "flat-noisy"))]
+    zstd = numcodecs.Zstd(level=3)
+    blobs = [zstd.encode(c) for c in codes]
+    n = max(4, args.writer_images)
+    mb = sum(len(blobs[i % 2]) for i in range(n)) / 1e6
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench_steps_") as tmp:
+        def file_write(i: int) -> None:
+            (Path(tmp) / f"raw{i}").write_bytes(blobs[i % 2])
+
+        for threads in sorted({1, args.threads}):
+            store = write_store(Path(tmp) / f"s{threads}.zarr", manifest={},
+                                image_ids=[str(i) for i in range(n)],
+                                arrays={"sa": sa_array_spec(4096, DEFAULT_SA_CODEC)})
+            steps = {"zstd(3) only": lambda i: zstd.encode(codes[i % 2]),
+                     "file write only": file_write,
+                     "zarr (both)": lambda i, s=store: s.put_chunks(
+                         i, {"sa/values": codes[i % 2][None]})}
+            for step, fn in steps.items():
+                with ThreadPoolExecutor(threads) as pool:
+                    wall = time.perf_counter()
+                    list(pool.map(fn, range(n)))
+                    wall = time.perf_counter() - wall
+                rows.append({"step": step, "threads": threads, "chunks_per_s": n / wall,
+                             "mb_per_s": mb / wall})
+    results["writer_steps"] = rows
+    print(f"\n## Writer steps apart: {n} chunks of 16 MiB codes ({DEFAULT_SA_CODEC.value}, "
+          f"{mb / n:.1f} MB compressed each), temporary folder {tempfile.gettempdir()}")
+    print("| step | threads | chunks / s | MB / s (compressed) |\n|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['step']} | {r['threads']} | {r['chunks_per_s']:.1f} | {r['mb_per_s']:.0f} |")
 
 
 # ---------------------------------------------------------------------------------------- passes
@@ -154,6 +211,7 @@ def _pass_params(source: str, preset: str) -> dict:
 def bench_passes(args, results: dict) -> None:
     import torch
 
+    from langseg.cache.writer import StoreWriterKind
     from langseg.params import Device
     from langseg.pipeline.extract import RuntimeOptions, open_job, run_job
 
@@ -168,7 +226,8 @@ def bench_passes(args, results: dict) -> None:
             for bs in [args.batch_sizes[0], *args.batch_sizes]:  # the first run warms up
                 n = min(len(paths), max(args.min_images, bs * args.batches))
                 runtime = RuntimeOptions(device=Device(device.type), batch_size=bs,
-                                         threads=args.threads)
+                                         threads=args.threads,
+                                         store_writer=StoreWriterKind(args.store_writer))
                 if device.type == "cuda":
                     torch.cuda.empty_cache()
                     torch.cuda.reset_peak_memory_stats()
@@ -193,7 +252,7 @@ def bench_passes(args, results: dict) -> None:
                 print(f"  {source} bs={bs}: {row['images_per_s']:.2f} images/s over {n} "
                       f"images{' (warm-up)' if row.get('warmup') else ''}", flush=True)
     print(f"\n## End to end (JPEG read to store closed), preset {args.preset}, device {device}, "
-          f"writer threads {args.threads}")
+          f"store writer: {args.threads} {args.store_writer}")
     print("| pass | batch size | images | images / s | peak GPU GiB | peak RSS GiB |")
     print("|---|---|---|---|---|---|")
     for r in rows:
@@ -333,8 +392,8 @@ def bench_capture(args, results: dict) -> None:
           f"(x{t_cap / t_plain:.2f}); SA aggregation {t_agg:.4f}; peak RSS {peak_rss_gib():.1f} GiB")
 
 
-PARTS = {"writer": bench_writer, "passes": bench_passes, "agreement": bench_agreement,
-         "capture": bench_capture}
+PARTS = {"writer": bench_writer, "writer-steps": bench_writer_steps, "passes": bench_passes,
+         "agreement": bench_agreement, "capture": bench_capture}
 
 
 def main(argv=None) -> int:
@@ -354,12 +413,15 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2,
                         help="torch threads and store-writer threads")
+    parser.add_argument("--store-writer", default="threads", choices=["threads", "processes"],
+                        help="passes: who compresses and writes (models.store_writer)")
     parser.add_argument("--json", type=Path, help="write the results here (after every part)")
     args = parser.parse_args(argv)
     import torch
 
     torch.set_num_threads(args.threads)
     header = {"preset": args.preset, "device": args.device, "threads": args.threads,
+              "store_writer": args.store_writer,
               "torch": torch.__version__, "gpu": (torch.cuda.get_device_name(0)
                                                   if torch.cuda.is_available() else None)}
     print(" ".join(f"{k}={v}" for k, v in header.items()), flush=True)

@@ -78,7 +78,7 @@ def _bench_dataset(kind: str, n_prompt: int, segments, sa, repeats: int) -> dict
     gem_based = [m for m in Method if m not in (Method.AGGSD, Method.GRABCUT)]
     rows["gem_based_total"] = sum(rows[m.value] for m in gem_based)
     rows["gem_based_shared"], _ = _time(
-        lambda: segment_image_methods(gem_based, inputs, settings), 1)
+        lambda: segment_image_methods(gem_based, inputs, settings), repeats)
     truth = resize_labels_nearest(segments, SIZE)
     rows["ari_diffseg_vs_segments"] = _ari(outputs[Method.DIFFSEGCLUST], truth)
     rows["ari_specclust_vs_segments"] = _ari(outputs[Method.SPECCLUST], truth)

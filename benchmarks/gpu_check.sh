@@ -4,7 +4,10 @@
 #   2. the tests marked `gpu` (python -m pytest -m gpu), plus the codec/writer/attention tests;
 #   3. bench_extraction.py --device cuda on sd15-random: images/s per pass (SA, GT prompt, GEM)
 #      and per batch size end to end, peak GPU memory, the per-image CPU cost of SA writes, and
-#      the agreement of CUDA float16 with CPU float32 (SA error; AggGEM/DiffSegClust/SpecClust).
+#      the agreement of CUDA float16 with CPU float32 (SA error; AggGEM/DiffSegClust/SpecClust);
+#   4. the store writer at 16 workers (its steps apart: zstd, file writes, zarr; threads against
+#      writer processes: CPU cost and images/s),
+#      and the SA pass end to end with writer processes (models.store_writer: processes).
 # Each part runs under its own time limit; a failing part prints its error and the rest go on.
 # Results: printed, and written to $OUT (or a temporary folder): summary.txt, *.log, bench.json.
 #
@@ -22,11 +25,11 @@ SUMMARY="$OUTDIR/summary.txt"
 START=$(date +%s)
 
 if [ "$PRESET" = tiny ]; then  # dry run: small and quick
-    BATCH_SIZES="1 2"; IMAGES=6; BATCHES=2; WRITER_IMAGES=2; THREADS=2
-    T_TESTS=600; T_BENCH=900
+    BATCH_SIZES="1 2"; IMAGES=6; BATCHES=2; WRITER_IMAGES=2; THREADS=2; WIDE=2; PROC_BS="2"
+    T_TESTS=600; T_BENCH=900; T_WRITER=300; T_PROCS=300
 else
-    BATCH_SIZES="1 8 16 32"; IMAGES=96; BATCHES=3; WRITER_IMAGES=16; THREADS=8
-    T_TESTS=100; T_BENCH=290
+    BATCH_SIZES="1 8 16 32"; IMAGES=96; BATCHES=3; WRITER_IMAGES=16; THREADS=8; WIDE=16
+    PROC_BS="16 32"; T_TESTS=100; T_BENCH=260; T_WRITER=90; T_PROCS=80
 fi
 
 note() { echo "$*" | tee -a "$SUMMARY"; }
@@ -65,6 +68,7 @@ EOF
 
 part tests "$T_TESTS" "$PY" -m pytest -q -p no:cacheprovider -m "gpu or not slow" \
     tests/test_gpu.py tests/test_cache_codecs.py tests/test_cache_writer.py \
+    tests/test_codec_mass_floor.py \
     tests/test_attention.py tests/test_pipeline_extract_pipelining.py
 
 part bench "$T_BENCH" "$PY" benchmarks/bench_extraction.py --device "$DEVICE" --preset "$PRESET" \
@@ -72,21 +76,41 @@ part bench "$T_BENCH" "$PY" benchmarks/bench_extraction.py --device "$DEVICE" --
     --batches "$BATCHES" --writer-images "$WRITER_IMAGES" --threads "$THREADS" \
     --json "$OUTDIR/bench.json"
 
+part writer16 "$T_WRITER" "$PY" benchmarks/bench_extraction.py --device "$DEVICE" \
+    --preset "$PRESET" --parts writer-steps,writer --writer-images "$WRITER_IMAGES" --threads "$WIDE" \
+    --json "$OUTDIR/writer16.json"
+
+part procs "$T_PROCS" "$PY" benchmarks/bench_extraction.py --device "$DEVICE" --preset "$PRESET" \
+    --parts passes --passes sd_sa --batch-sizes $PROC_BS --images "$IMAGES" \
+    --batches "$BATCHES" --threads "$THREADS" --store-writer processes \
+    --json "$OUTDIR/procs.json"
+
 note "total: $(( $(date +%s) - START )) s; results in $OUTDIR"
-"$PY" - "$OUTDIR/bench.json" <<'EOF' | tee -a "$SUMMARY"
+"$PY" - "$OUTDIR/bench.json" "$OUTDIR/writer16.json" "$OUTDIR/procs.json" <<'EOF' | tee -a "$SUMMARY"
 import json, sys
-try:
-    r = json.load(open(sys.argv[1]))
-except Exception as err:
-    sys.exit(f"no bench results: {err}")
-print("header:", r.get("header"), "failed parts:", r.get("failed"))
+r = {"passes": [], "writer": {"rows": []}}
+for path in sys.argv[1:]:
+    try:
+        part = json.load(open(path))
+    except Exception as err:
+        print(f"no results in {path}: {err}")
+        continue
+    print(path.rsplit("/", 1)[-1], "header:", part.get("header"), "failed:", part.get("failed"))
+    writer = part["header"].get("store_writer", "threads")
+    r["passes"] += [dict(p, **{"pass": f"{p['pass']} ({writer})"}) for p in part.get("passes", [])]
+    r["writer"]["rows"] += part.get("writer", {}).get("rows", [])
+    r.setdefault("writer_steps", []).extend(part.get("writer_steps", []))
+    r.update({k: v for k, v in part.items() if k == "agreement"})
 for p in r.get("passes", []):
     if not p.get("warmup"):
         gpu = p["peak_gpu_gib"]
-        print(f"{p['pass']:7s} bs={p['batch_size']:<3d} {p['images_per_s']:8.2f} images/s "
+        print(f"{p['pass']:19s} bs={p['batch_size']:<3d} {p['images_per_s']:8.2f} images/s "
               f"peak GPU {'-' if gpu is None else f'{gpu:.1f}'} GiB")
 if "agreement" in r:
     print("agreement:", r["agreement"])
+for w in r.get("writer_steps", []):
+    print(f"writer step {w['step']}, {w['threads']} threads: {w['chunks_per_s']:.1f} chunks/s, "
+          f"{w['mb_per_s']:.0f} MB/s")
 for w in r.get("writer", {}).get("rows", []):
     print(f"writer {w['writer']}, {w['input']}: {w['core_s_per_image']:.3f} core-s/image, "
           f"{w['images_per_s']:.1f} images/s")

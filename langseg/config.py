@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from langseg.params import DatasetKind, Method
+from langseg.workflow_paths import demo_root as demo_root_of
 
 from langseg.schemas import SCHEMA_PATH
 
@@ -94,7 +95,7 @@ def _cross_checks(config: MutableMapping) -> list[str]:
             problems.append(f"datasets.{name}.demo: the demo is written in the voc2012 layout; "
                             f"set kind: voc2012 (or voc21 / voc20 with protocol: standard; "
                             f"got {dataset['kind']!r})")
-        demo_root = Path("resources") / name / "VOC2012"
+        demo_root = Path(demo_root_of(name))
         if dataset.get("demo") and Path(dataset["root"]) != demo_root:
             problems.append(f"datasets.{name}.root: the workflow generates the demo dataset "
                             f"{name!r} at {demo_root}; set root: {demo_root} (or demo: false "

@@ -2,30 +2,25 @@
 
 ``workflow/rules/common_standard.smk`` builds one :class:`StandardPlan` at parse time; the report
 protocol's :class:`langseg.workflow_plan.WorkflowPlan` skips these entries. Rows of the standard
-table are keyed by ``(backend, method)``; the backends come from config ``backends`` when it
-exists, else ``["gem"]``.
+table are keyed by ``(backend, method)``; the backends are config ``backends`` (schema default
+``[gem]``).
 
-Paths (dataset = a config key with ``protocol: standard``):
-  results/standard/{dataset}/{split}/index.tsv                      image ids, paths, shard
-  results/standard/{dataset}/{split}/counts/{backend}/{shard}.npz   confusion matrix per method
-  results/standard/{dataset}/{split}/eval/{backend}.json            IoUMetric per method
-  results/tables/standard_benchmark.{csv,md,tex}                    the standard table
+Its files (index, confusion matrices per shard and backend, evaluations, the standard table) are
+laid out by the ``standard_*`` functions of :mod:`langseg.workflow_paths`.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from langseg import workflow_paths as paths
+from langseg.data.index import shard_names
 from langseg.params import Benchmark, Method, Protocol
-from langseg.workflow_plan import canonical, shard_name
-
-STANDARD_TABLES = tuple(f"results/tables/standard_benchmark.{ext}" for ext in ("csv", "md", "tex"))
-_SD_METHODS = {Method.AGGGEM, Method.SPECCLUST, Method.DIFFSEGCLUST}
+from langseg.workflow_plan import canonical, clip_model_name
 
 
 def is_standard(entry: Mapping[str, Any]) -> bool:
@@ -54,24 +49,25 @@ class StandardPlan:
         self.config = config
         self.datasets = datasets
         self.shard_size: int = config["shard_size"]
-        standard = config.get("standard", {})
-        self.preset: str = standard.get("preset", "sclip")
-        self.pamr: bool = bool(standard.get("pamr", False))
-        self.methods = tuple(Method(m) for m in standard.get("methods", ["gem"]))
-        self.backends = tuple(config.get("backends") or ["gem"])
+        standard = config["standard"]  # defaults: the schema (validate_config fills them)
+        self.preset: str = standard["preset"]
+        self.pamr: bool = standard["pamr"]
+        self.methods = tuple(Method(m) for m in standard["methods"])
+        self.backends: tuple[str, ...] = tuple(config["backends"])
         self._n_images: dict[tuple[str, str], int] = {}
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> StandardPlan:
+        """Build the plan from a config already passed through ``validate_config``."""
         datasets = {}
         for name, entry in config["datasets"].items():
             if not is_standard(entry):
                 continue
             datasets[name] = StandardDataset(
                 name=name, benchmark=Benchmark(entry["kind"]), root=Path(entry["root"]),
-                splits=tuple(entry["splits"]), demo=entry.get("demo", False),
-                max_images=entry.get("max_images"), on_error=entry.get("on_error", "fail"),
-                class_file=entry.get("class_file"))
+                splits=tuple(entry["splits"]), demo=entry["demo"],
+                max_images=entry["max_images"], on_error=entry["on_error"],
+                class_file=entry["class_file"])
         return cls(config, datasets)
 
     @property
@@ -80,7 +76,7 @@ class StandardPlan:
 
     @property
     def needs_sd(self) -> bool:
-        return any(m in _SD_METHODS for m in self.methods)
+        return any(m.needs_sd for m in self.methods)
 
     def check_inputs(self) -> None:
         """Fail before any job when a split, a class file or the weights are missing."""
@@ -123,8 +119,8 @@ class StandardPlan:
         return self._n_images[key]
 
     def shards(self, dataset: str, split: str) -> list[str]:
-        return [shard_name(i) for i in range(math.ceil(self.n_images(dataset, split)
-                                                       / self.shard_size))]
+        """Shard wildcard values of a split (``data.index`` rules, its 1000-shard limit too)."""
+        return shard_names(self.n_images(dataset, split), self.shard_size)
 
     # ----------------------------------------------------------------------------- paths
     def demo_roots(self, dataset: str) -> list[str]:
@@ -137,16 +133,16 @@ class StandardPlan:
         return [class_file] if class_file else []
 
     def count_files(self, dataset: str, split: str, backend: str) -> list[str]:
-        return [f"results/standard/{dataset}/{split}/counts/{backend}/{shard}.npz"
+        return [paths.standard_counts(dataset, split, backend, shard)
                 for shard in self.shards(dataset, split)]
 
     def all_evaluations(self) -> list[str]:
-        return [f"results/standard/{name}/{split}/eval/{backend}.json"
+        return [paths.standard_evaluation(name, split, backend)
                 for name, ds in self.datasets.items() for split in ds.splits
                 for backend in self.backends]
 
     def table_targets(self) -> list[str]:
-        return list(STANDARD_TABLES) if self.datasets else []
+        return paths.standard_tables() if self.datasets else []
 
     # ---------------------------------------------------------------------------- params
     def index_params(self, dataset: str, split: str) -> dict:
@@ -172,7 +168,7 @@ class StandardPlan:
                                                     "clip_path")},
             "gem_depth": self.config["extraction"]["gem"]["depth"],
             "method_settings": {key: value for key, value in
-                                self.config.get("method_settings", {}).items()
+                                self.config["method_settings"].items()
                                 if key in ("specclust", "diffseg")},
         }
         if self.needs_sd:
@@ -186,9 +182,7 @@ class StandardPlan:
         models = self.config["models"]
         return {"experiment": self.config["experiment"], "preset": models["preset"],
                 "protocol_preset": self.preset, "pamr": self.pamr,
-                "clip_model": models["clip_path"] or (
-                    "MetaCLIP ViT-B/16 (metaclip_400m)" if models["preset"] == "real" else
-                    f"open_clip ViT, {models['preset']} random weights"),
+                "clip_model": clip_model_name(models),
                 "demo": any(ds.demo for ds in self.datasets.values())}
 
     def evaluate_params(self, dataset: str, split: str, backend: str) -> dict:

@@ -17,7 +17,7 @@ from typing import Any
 
 from langseg import workflow_paths as paths
 from langseg.data.index import shard_name, shard_names
-from langseg.params import DatasetKind, Fidelity, Method, gt_pass_timestep
+from langseg.params import DatasetKind, Fidelity, Method, Protocol, gt_pass_timestep
 from langseg.provenance import EXTRACTION_CODE, SEGMENT_CODE, code_digest
 
 #: Package sources behind the ground-truth files (readers, label rules, resizing).
@@ -57,6 +57,15 @@ def canonical(value: Any) -> Any:
     return value
 
 
+def clip_model_name(models: Mapping[str, Any]) -> str:
+    """The CLIP model the tables name in their provenance, from config ``models``."""
+    if models["clip_path"]:
+        return models["clip_path"]
+    if models["preset"] == "real":
+        return "MetaCLIP ViT-B/16 (metaclip_400m)"
+    return f"open_clip ViT, {models['preset']} random weights"
+
+
 def method_sources(method: Method) -> tuple[str, ...]:
     """The caches a method reads, in ``SOURCES`` order."""
     wanted = {"sd_sa": method.needs_self_attention, "sd_gt": method.needs_sd_gt,
@@ -79,13 +88,6 @@ def parse_run(run: str) -> tuple[Method, str]:
     return Method(method), backend or DEFAULT_BACKEND
 
 
-def cache_folder(source: str, backend: str) -> str:
-    """Cache folder of a source under ``results/cache/{dataset}/{split}/``."""
-    if source == "clip":
-        return backend
-    return f"sd_zs/{backend}" if source == "sd_zs" else source
-
-
 @dataclass(frozen=True)
 class DatasetPlan:
     """One entry of config ``datasets`` with its defaults filled in."""
@@ -106,7 +108,7 @@ class WorkflowPlan:
         self.config = config
         self.datasets = datasets
         self.methods = tuple(Method(m) for m in config["methods"])
-        self.backends: tuple[str, ...] = tuple(config.get("backends", [DEFAULT_BACKEND]))
+        self.backends: tuple[str, ...] = tuple(config["backends"])
         self.shard_size: int = config["shard_size"]
         self._samples: dict[tuple[str, str], list] = {}
         self._file_digests: dict[tuple[str, str, str, str], dict] = {}
@@ -116,7 +118,7 @@ class WorkflowPlan:
         """Build the plan from a config already passed through ``validate_config``."""
         datasets = {}
         for name, entry in config["datasets"].items():
-            if entry.get("protocol", "report") != "report":
+            if entry["protocol"] != Protocol.REPORT.value:
                 continue  # protocol: standard entries are planned by langseg.standard_plan
             root = Path(entry["root"])
             datasets[name] = DatasetPlan(
@@ -140,7 +142,7 @@ class WorkflowPlan:
         from langseg.models.loading import clip_checkpoint
 
         models = self.config["models"]
-        if any(m.needs_self_attention or m.needs_sd_gt or m.needs_sd_zs for m in self.methods):
+        if any(m.needs_sd for m in self.methods):
             check_weights(models["preset"], models["sd_path"], models["clip_path"],
                           sd_config=models["sd_config"])
         elif models["preset"] == "real":  # GEM-only methods need only the CLIP weights
@@ -283,7 +285,7 @@ class WorkflowPlan:
                               "depth": gem["depth"], "resolution": gem["resolution"],
                               "code": code})
         settings = {**backend_settings(backend),
-                    **extraction.get("backends", {}).get(backend, {})}
+                    **extraction["backends"].get(backend, {})}
         return canonical({"source": backend, "kind": kind.value, "models": self.clip_models,
                           **settings, "code": code})
 
@@ -326,7 +328,7 @@ class WorkflowPlan:
             params["mask_size"] = self.config["mask_size"]  # GT classes read at this size
         if source == "sd_zs":  # classes from the backend's Method 1 instead of the GT
             params["backend"] = self.backend_params(dataset, backend)
-            params["classes"] = dict(extraction.get("aggsd_zs", {}))
+            params["classes"] = dict(extraction["aggsd_zs"])
             params["method_settings"] = self.method_overrides(Method.GEM)
         return params
 
@@ -348,13 +350,12 @@ class WorkflowPlan:
         """
         method, backend = parse_run(method)
         return {backend if source == "clip" else source:
-                paths.CACHE.format(dataset=dataset, split=split,
-                                   source=cache_folder(source, backend), shard=shard)
+                paths.cache(paths.cache_folder(source, backend), dataset, split, shard)
                 for source in method_sources(method)}
 
     def method_overrides(self, method: Method) -> dict:
         """The config ``method_settings`` entries that ``method`` reads."""
-        settings = self.config.get("method_settings", {})
+        settings = self.config["method_settings"]
         return {key: settings[key] for key in METHOD_SETTING_KEYS[method] if key in settings}
 
     def segment_params(self, dataset: str, method: str, split: str | None = None,
@@ -382,10 +383,7 @@ class WorkflowPlan:
         return {"experiment": self.config["experiment"], "preset": models["preset"],
                 "fidelity": self.config["fidelity"], "sd_model": models["sd_path"] or
                 f"{models['preset']} random weights",
-                "clip_model": models["clip_path"] or (
-                    "MetaCLIP ViT-B/16 (metaclip_400m)" if models["preset"] == "real" else
-                    f"open_clip ViT, {models['preset']} random weights"),
-                "demo": demo}
+                "clip_model": clip_model_name(models), "demo": demo}
 
     def evaluate_params(self, dataset: str, split: str, method: str) -> dict:
         plan = self.datasets[dataset]
@@ -399,8 +397,7 @@ class WorkflowPlan:
 
     def evaluation_path(self, dataset: str, split: str, method: Method | str,
                         backend: str = DEFAULT_BACKEND) -> str:
-        return paths.EVAL.format(dataset=dataset, split=split,
-                                 method=run_name(Method(method), backend))
+        return paths.evaluation(dataset, split, run_name(Method(method), backend))
 
     def dataset_split_names(self) -> list[str]:
         """``{dataset}_{split}`` of every configured split (names of the class-IoU tables)."""
@@ -414,7 +411,7 @@ class WorkflowPlan:
 
     def backend_evaluations(self) -> list[str]:
         """Every evaluation of the config: datasets x splits x methods x backends."""
-        return [f"results/{name}/{split}/eval/{run}.json"
+        return [paths.evaluation(name, split, run)
                 for name, plan in self.datasets.items() for split in plan.splits
                 for run in self.runs()]
 
@@ -422,7 +419,7 @@ class WorkflowPlan:
     @cached_property
     def figure3(self) -> dict | None:
         """The Figure 3 selection: dataset, split, image positions and methods shown."""
-        selection = self.config.get("report", {}).get("figure3")
+        selection = self.config["report"].get("figure3")
         n_default = 4
         if not selection:
             first = next(iter(self.datasets.values()))
@@ -449,11 +446,11 @@ class WorkflowPlan:
         fig = self.figure3
         where = {"dataset": fig["dataset"], "split": fig["split"]}
         shards = sorted({shard_name(i // self.shard_size) for i in fig["images"]})
-        inputs = {"index": paths.INDEX.format(**where),
-                  "figure3_gt": [paths.GT.format(**where, shard=s) for s in shards]}
+        inputs = {"index": paths.index(**where),
+                  "figure3_gt": [paths.gt(**where, shard=s) for s in shards]}
         for method in fig["methods"]:
             run = run_name(Method(method), self.report_backend)
-            inputs[f"figure3_{method}"] = [paths.PRED.format(**where, method=run, shard=s)
+            inputs[f"figure3_{method}"] = [paths.pred(**where, method=run, shard=s)
                                            for s in shards]
         return inputs
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -70,10 +72,12 @@ def test_decode_tables_are_increasing_and_end_at_one():
 
 # per-row error bound as a fraction of the row maximum: half a quantisation step (fp16: 2^-11
 # relative; u8-rowmax: 1/510; u8-sqrt: 2 sqrt(x) * 0.5/254 <= 1/254; u8-pow0.6:
-# (1/0.6) x^(2/3) * 0.5/254 <= 1/305) plus the row-sum change undone by the renormalisation
+# (1/0.6) x^(2/3) * 0.5/254 <= 1/305; u8-pow0.85-mass: (1/0.85) * 0.5/254 = 1/432) plus
+# the row-sum change undone by the renormalisation
 # (largest for u8-rowmax, which drops the tail, and for u8-pow1, whose tail is as coarse)
 ERROR_BOUND = {SACodec.FP16_ZSTD: 1e-3, SACodec.U8_ROWMAX: 0.012, SACodec.U8_SQRT: 0.006,
-               SACodec.U8_POW06: 0.006, SACodec.U8_POW075: 0.009, SACodec.U8_POW1: 0.015}
+               SACodec.U8_POW06: 0.006, SACodec.U8_POW075: 0.009, SACodec.U8_POW1: 0.015,
+               SACodec.U8_POW085_MASS: 0.004}
 
 
 @pytest.mark.parametrize("codec", list(SACodec))
@@ -144,7 +148,7 @@ def test_float16_rounding_matches_numpy_except_the_kept_support():
 
 
 COMPANDED = {SACodec.U8_SQRT: 0.5, SACodec.U8_POW06: 0.6, SACodec.U8_POW075: 0.75,
-             SACodec.U8_POW1: 1.0}
+             SACodec.U8_POW1: 1.0, SACodec.U8_POW085_MASS: 0.85}
 
 
 @pytest.mark.parametrize("codec", list(COMPANDED))
@@ -231,3 +235,79 @@ def test_invalid_sa_tensor_is_refused(bad, message):
 
     with pytest.raises(ValueError, match=message):
         encode_sa_tensor(torch.from_numpy(bad), SACodec.U8_POW06)
+
+
+def test_tensor_check_refusals_in_full():
+    import torch
+
+    from langseg.cache.codecs import check_sa_tensor
+
+    cases = [
+        (np.zeros((2, 3), np.float32), "SA must be square (..., N, N), got (2, 3)"),
+        (np.eye(2, dtype=np.float32), "SA must be square (..., N, N), got (2, 2)"),  # not torch
+        ([[1.0]], "SA must be square (..., N, N), got [[1.0]]"),
+        (torch.zeros(2, 3, 4), "SA must be square (..., N, N), got torch.Size([2, 3, 4])"),
+        (torch.eye(2, dtype=torch.int64), "SA must be a float tensor, got torch.int64"),
+        (torch.tensor([[1.0, float("inf")], [0.0, 1.0]]),
+         "SA must be finite and non-negative (attention probabilities)"),
+    ]
+    for bad, message in cases:
+        with pytest.raises(ValueError) as info:
+            check_sa_tensor(bad)
+        assert str(info.value) == message
+
+
+def test_tensor_row_sums_are_exact_not_float32():
+    import torch
+
+    from langseg.cache.codecs import check_sa_tensor
+
+    # float32 entries whose exact sums are 1.0009999871253967 (off by 9.99987e-4: accepted)
+    # and 1.0010000169277191 (off by 1.0000169e-3: refused); summed in float32 they would
+    # round to 1.0010000467 and 1.0009999275, the other way round
+    near = [0.3118484914302826, 0.3451724052429199, 0.3439790904521942]
+    over = [0.5664095282554626, 0.2663150727748871, 0.16827541589736938]
+    assert math.fsum(near) == 1.0009999871253967 and math.fsum(over) == 1.0010000169277191
+    check_sa_tensor(torch.tensor([near, near, near], dtype=torch.float32))
+    with pytest.raises(ValueError, match="off by 0.001"):
+        check_sa_tensor(torch.tensor([over, over, over], dtype=torch.float32))
+
+
+def test_torch_encoding_of_float64_is_that_of_float32(proxy_sa):
+    import torch
+
+    from langseg.cache.codecs import encode_sa_tensor
+
+    for codec in (SACodec.FP16_ZSTD, SACodec.U8_ROWMAX, SACodec.U8_POW06):
+        values, scale = encode_sa_tensor(torch.from_numpy(proxy_sa.astype(np.float64)), codec)
+        expected = encode_sa(proxy_sa, codec)
+        np.testing.assert_array_equal(values.numpy(), expected.values)
+        if scale is not None:
+            assert scale.dtype == torch.float32
+            np.testing.assert_array_equal(scale.numpy(), expected.row_scale)
+
+
+def test_numpy_check_refusals_in_full():
+    from langseg.cache.codecs import check_sa
+
+    cases = [
+        (np.zeros((2, 3), np.float32), "SA must be a square (N, N) numpy array, got (2, 3)"),
+        ([[1.0]], "SA must be a square (N, N) numpy array, got list"),
+        (np.array([[1.0, np.inf], [0.0, 1.0]]),
+         "SA must be finite and non-negative (attention probabilities)"),
+    ]
+    for bad, message in cases:
+        with pytest.raises(ValueError) as info:
+            check_sa(bad)
+        assert str(info.value) == message
+
+
+def test_numpy_row_sums_are_exact_not_float32():
+    from langseg.cache.codecs import check_sa
+
+    # the rows of test_tensor_row_sums_are_exact_not_float32
+    near = [0.3118484914302826, 0.3451724052429199, 0.3439790904521942]
+    over = [0.5664095282554626, 0.2663150727748871, 0.16827541589736938]
+    check_sa(np.array([near, near, near], np.float32))
+    with pytest.raises(ValueError, match="off by 0.001"):
+        check_sa(np.array([over, over, over], np.float32))

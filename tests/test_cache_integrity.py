@@ -160,3 +160,17 @@ def test_skipped_image_is_recorded_and_refused_on_read(tmp_path):
         reader.read("cosines", 1)
     with pytest.raises(CacheError, match="does not hold image 'img_x'"):
         reader.index_of("img_x")
+
+
+def test_zero_row_scale_decodes_to_nan_and_is_refused_in_full(tmp_path):
+    # a row maximum of 0 with positive codes decodes to 0 / 0 after the row renormalisation
+    store = _store(tmp_path / "000.zarr", SACodec.U8_SQRT)
+    scale = open_store(store, expected=MANIFEST).read_encoded_sa(1).row_scale.copy()
+    scale[4] = 0.0
+    _overwrite(store, "sa/row_scale", 1, scale)
+    with pytest.raises(CacheError) as info, np.errstate(divide="ignore", invalid="ignore"):
+        open_store(store, expected=MANIFEST).read_sa(1)
+    assert str(info.value) == (
+        f"damaged cache store {store}: array 'sa', image 'img_b' (index 1): the self-attention "
+        "holds NaN or Inf. Delete the store and rerun the extraction rule that writes it "
+        "(snakemake --force <store>)")

@@ -77,6 +77,18 @@ def test_store_without_manifest_is_refused(tmp_path):
         open_store(path, expected=EXPECTED)
 
 
+def test_incomplete_store_message_in_full(tmp_path):
+    path = tmp_path / "000.zarr"
+    _write_all(path, close=False)
+    with pytest.raises(CacheError) as info:
+        open_store(path, expected=EXPECTED)
+    assert str(info.value) == (
+        f"incomplete store {path}: it has no manifest (the job that wrote it was interrupted). "
+        f"Delete it (rm -r {path}) or run `snakemake --force {path}`, then rerun; "
+        "`snakemake --rerun-incomplete` helps only while the .snakemake/ folder of the "
+        "interrupted run still exists")
+
+
 def test_partially_written_store_is_refused(tmp_path):
     path = tmp_path / "000.zarr"
     writer = write_store(path, manifest=MANIFEST, image_ids=IDS, arrays=_arrays())
@@ -249,3 +261,158 @@ def test_default_codec_full_size_stores_at_most_4_mib_per_image_on_average(tmp_p
         decoded = reader.read_sa(k)
         np.testing.assert_array_equal(decoded > 0, sa > 0)
         assert np.abs(decoded - sa).max() <= sa.max() / 305 + 1e-4
+
+
+def test_encoded_sa_is_written_as_given_or_refused_in_full(tmp_path):
+    from langseg.cache import EncodedSA
+
+    sa = _sa(0)
+    good = encode_sa(sa, SACodec.U8_POW06)
+    path = tmp_path / "000.zarr"
+    writer = write_store(path, manifest={}, image_ids=IDS, arrays={
+        "sa": sa_array_spec(64, SACodec.U8_POW06), "fp": sa_array_spec(64, SACodec.FP16_ZSTD)})
+    fp = encode_sa(sa, SACodec.FP16_ZSTD)
+    bad = {
+        "codec": EncodedSA(SACodec.U8_SQRT, good.values, good.row_scale),
+        "values": EncodedSA(SACodec.U8_POW06, good.values.astype(np.int16), good.row_scale),
+        "short scale": EncodedSA(SACodec.U8_POW06, good.values, good.row_scale[:63]),
+        "no scale": EncodedSA(SACodec.U8_POW06, good.values, None),
+        "float64 scale": EncodedSA(SACodec.U8_POW06, good.values,
+                                   good.row_scale.astype(np.float64)),
+    }
+    for encoded in bad.values():
+        with pytest.raises(ValueError, match="^array 'sa' stores u8-pow0.6 "):
+            writer.write(0, sa=encoded)
+    with pytest.raises(ValueError) as info:
+        writer.write(0, sa=bad["codec"])
+    assert str(info.value) == ("array 'sa' stores u8-pow0.6 (uint8 values, row_scale (64,)); "
+                               "got u8-sqrt uint8 values, row_scale (64,)")
+    with pytest.raises(ValueError) as info:
+        writer.write(0, fp=EncodedSA(SACodec.FP16_ZSTD, fp.values, good.row_scale))
+    assert str(info.value) == ("array 'fp' stores fp16-zstd (float16 values, row_scale None); "
+                               "got fp16-zstd float16 values, row_scale (64,)")
+    with pytest.raises(ValueError, match=r"^array 'sa' expects SA of shape \(64, 64\), got "
+                                         r"\(16, 16\)$"):
+        writer.write(0, sa=EncodedSA(SACodec.U8_POW06, good.values[:16, :16], good.row_scale))
+    for i in range(2):
+        writer.write(i, sa=good, fp=fp)
+    writer.close()
+    reader = open_store(path, expected={})
+    np.testing.assert_array_equal(reader.read_encoded_sa(1).values, good.values)
+    np.testing.assert_array_equal(reader.read_encoded_sa(1).row_scale, good.row_scale)
+    np.testing.assert_array_equal(reader.read("fp", 0), decode_sa(fp))
+
+
+def test_writer_refusals_name_the_store_in_full(tmp_path):
+    path = tmp_path / "000.zarr"
+    writer = write_store(path, manifest={}, image_ids=IDS,
+                         arrays={"cosines": ArraySpec(shape=(2,), dtype="float32")})
+    assert writer.path == path
+    for bad, name in ((True, "bool"), (1.0, "float")):
+        with pytest.raises(TypeError) as info:
+            writer.write(bad, cosines=np.zeros(2, np.float32))
+        assert str(info.value) == f"image index must be an integer, got {name}"
+    out_of_range = (f"image index 2 out of range for cache store {path} with 2 images (0..1)")
+    for call in (lambda: writer.write(2, cosines=np.zeros(2, np.float32)),
+                 lambda: writer.skip(2, "gone")):
+        with pytest.raises(IndexError) as info:
+            call()
+        assert str(info.value) == out_of_range
+    writer.write(np.int64(0), cosines=np.zeros(2, np.float32))  # numpy integers are indices
+    with pytest.raises(CacheError) as info:
+        writer.close()
+    assert str(info.value) == (f"cache store {path} is missing 1 array images, e.g. 'cosines' "
+                               "of image '2007_000039'; it stays incomplete")
+    writer.skip(1, "gone")
+    writer.close()
+    with pytest.raises(CacheError) as info:
+        writer.write(0, cosines=np.zeros(2, np.float32))
+    assert str(info.value) == f"cache store {path} is closed; write before close()"
+    with pytest.raises(CacheError) as info:
+        writer.skip(0, "late")
+    assert str(info.value) == f"cache store {path} is closed; skip before close()"
+
+
+def test_write_store_argument_messages_in_full(tmp_path):
+    with pytest.raises(ValueError) as info:
+        write_store(tmp_path / "a.zarr", manifest=[1], image_ids=IDS, arrays=_arrays())
+    assert str(info.value) == "manifest must be a mapping, got list"
+    (tmp_path / "file.zarr").write_text("x")
+    with pytest.raises(ValueError) as info:
+        write_store(tmp_path / "file.zarr", manifest={}, image_ids=IDS, arrays=_arrays())
+    assert str(info.value) == f"cannot create cache store {tmp_path / 'file.zarr'}: a file of " \
+                              "that name exists"
+
+
+def test_a_directory_holding_only_snakemakes_timestamp_is_replaced(tmp_path):
+    path = tmp_path / "000.zarr"
+    path.mkdir()
+    (path / ".snakemake_timestamp").touch()  # Snakemake made the output directory first
+    with write_store(path, manifest={}, image_ids=IDS[:1],
+                     arrays={"cosines": ArraySpec(shape=(2,), dtype="float32")}) as writer:
+        writer.write(0, cosines=np.ones(2, np.float32))
+    assert open_store(path, expected={}).read("cosines", 0).tolist() == [1.0, 1.0]
+
+
+def test_layout_of_the_arrays_and_their_manifest_entries(tmp_path):
+    import zarr
+
+    path = tmp_path / "000.zarr"
+    _write_all(path, SACodec.U8_POW06)
+    with write_store(tmp_path / "fp.zarr", manifest={}, image_ids=IDS[:1],
+                     arrays={"sa": sa_array_spec(64, SACodec.FP16_ZSTD)}) as writer:
+        writer.write_sa(0, _sa(0))
+    assert sorted(p.name for p in (tmp_path / "fp.zarr" / "sa").iterdir()) == ["values",
+                                                                               "zarr.json"]
+    row_scale = zarr.open_array(str(path / "sa" / "row_scale"))
+    assert row_scale.dtype == np.float32 and row_scale.shape == (2, 64)
+    arrays = open_store(path, expected={}).manifest["arrays"]
+    assert arrays["cosines"] == {"shape": [3, 4, 4], "dtype": "float32", "codec": "blosc-zstd",
+                                 "kind": "plain"}
+    assert arrays["class_ids"] == {"shape": [2], "dtype": "int16", "codec": "none",
+                                   "kind": "plain"}
+
+
+def test_more_write_store_refusals_in_full(tmp_path):
+    args = {"manifest": {}, "image_ids": IDS, "arrays": _arrays()}
+    ids_message = "image_ids must be a non-empty sequence of distinct non-empty strings"
+    for ids in (["a", ""], [1, 2]):
+        with pytest.raises(ValueError) as info:
+            write_store(tmp_path / "a.zarr", **{**args, "image_ids": ids})
+        assert str(info.value) == ids_message
+    with pytest.raises(ValueError) as info:
+        write_store(tmp_path / "a.zarr", **{**args, "arrays": {}})
+    assert str(info.value) == "arrays must name at least one array"
+    with pytest.raises(ValueError) as info:
+        write_store(tmp_path / "a.zarr", **{**args, "arrays": {"a": "float32"}})
+    assert str(info.value) == "arrays['a'] must be an ArraySpec, got str"
+
+
+def test_array_spec_normalises_and_refuses_in_full():
+    spec = ArraySpec(shape=[1, 3], dtype="float32")  # a list, and a side of 1, are fine
+    assert spec.shape == (1, 3) and isinstance(spec.shape, tuple)
+    with pytest.raises(ValueError) as info:
+        ArraySpec(shape=(2,), dtype="nope")
+    assert str(info.value) == "ArraySpec.dtype 'nope' is not a numpy dtype"
+    with pytest.raises(ValueError) as info:
+        ArraySpec(shape=(2,), dtype="float32", codec="blosc-zstd")
+    assert str(info.value) == ("ArraySpec.codec must be an SACodec or a Compression, "
+                               "got 'blosc-zstd'")
+
+
+def test_root_attributes_while_writing_and_after(tmp_path):
+    import zarr
+
+    path = tmp_path / "new" / "dirs" / "000.zarr"  # missing parents are created
+    writer = _write_all(path, SACodec.U8_POW06, close=False)
+    attrs = zarr.open_group(str(path), mode="r").attrs.asdict()
+    assert attrs["complete"] is False and "manifest" not in attrs
+    assert attrs["langseg_cache"] == {"format": 2, "n_images": 2, "arrays": {
+        "sa": {"shape": [64, 64], "dtype": "float32", "codec": "u8-pow0.6", "kind": "sa"},
+        "cosines": {"shape": [3, 4, 4], "dtype": "float32", "codec": "blosc-zstd",
+                    "kind": "plain"},
+        "class_ids": {"shape": [2], "dtype": "int16", "codec": "none", "kind": "plain"}}}
+    writer.close()
+    assert zarr.open_group(str(path), mode="r").attrs["complete"] is True
+    for name in ("sa/values", "sa/row_scale", "cosines", "class_ids"):
+        assert zarr.open_array(str(path / name)).fill_value == 0

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from langseg.attention import (aggregate_cross_attention, aggregate_self_attention,
-                               average_label_tokens, gt_aggregation)
+                               average_label_tokens, gt_aggregation, nearest_query_index)
 
 
 def test_average_label_tokens_accepts_position_zero_by_hand():
@@ -24,7 +24,7 @@ def test_average_label_tokens_accepts_position_zero_by_hand():
 
 def test_average_label_tokens_refusals():
     layer = torch.zeros(2, 3)
-    with pytest.raises(ValueError, match="a label has no token positions"):
+    with pytest.raises(ValueError, match="^a label has no token positions; every label needs at least one$"):
         average_label_tokens(layer, [[]])
     with pytest.raises(ValueError, match=r"token positions \[-1\] outside \[0, 3\)"):
         average_label_tokens(layer, [[-1]])
@@ -66,3 +66,30 @@ def test_gt_aggregation_by_hand_in_float32():
     assert agg.dtype == torch.float32 and colsum.dtype == torch.float32
     assert agg.flatten().tolist() == pytest.approx(sum(want, []), rel=1e-6)
     assert colsum.tolist() == pytest.approx([1.0, 2.0])
+
+
+def test_nearest_query_index_is_int64_by_hand():
+    idx = nearest_query_index(2, 4)  # f = 2: rows y // 2, columns x // 2 of the 2 x 2 grid
+    assert idx.dtype == torch.int64
+    assert idx.tolist() == [0, 0, 1, 1, 0, 0, 1, 1, 2, 2, 3, 3, 2, 2, 3, 3]
+
+
+def test_self_attention_of_float64_maps_is_float32_by_hand():
+    # layer r=2 (weight 2/3) given row-stochastic; layer r=1 (weight 1/3): its single key,
+    # upsampled to 2 x 2, is constant, so its normalised row is 1/4 everywhere, copied to all rows
+    fine = torch.tensor([[0.5, 0.5, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0],
+                         [0.25, 0.25, 0.25, 0.25], [0.0, 0.0, 0.0, 1.0]], dtype=torch.float64)
+    out = aggregate_self_attention([fine, torch.tensor([[1.0]], dtype=torch.float64)])
+    assert out.dtype == torch.float32
+    want = [[2 / 3 * v + 1 / 3 * 0.25 for v in row] for row in fine.tolist()]
+    assert out.flatten().tolist() == pytest.approx(sum(want, []), rel=1e-6)
+
+
+def test_single_cross_attention_layer_is_its_own_aggregate():
+    layer = torch.tensor([[0.1, 0.2, 0.7], [0.3, 0.3, 0.4], [0.5, 0.0, 0.5], [0.2, 0.6, 0.2]],
+                         dtype=torch.float64)
+    out = aggregate_cross_attention([layer])  # one layer: weight 1, no resampling
+    assert out.dtype == torch.float32
+    assert out.flatten().tolist() == pytest.approx(layer.flatten().tolist(), rel=1e-6)
+    out = aggregate_cross_attention([layer], [[1, 2]])  # token 1 <- mean of tokens 1 and 2
+    assert out[:, 1].tolist() == pytest.approx([0.45, 0.35, 0.25, 0.4], rel=1e-6)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from langseg.cache import DEFAULT_SA_CODEC, SACodec, decode_sa, encode_sa
+from langseg.cache import SACodec, decode_sa, encode_sa
 from langseg.cache.codecs import decode_table
 
 
@@ -82,11 +82,6 @@ def test_fp16_values_by_hand():
                                rtol=1e-7)
 
 
-def test_default_codec_is_pow06():
-    assert DEFAULT_SA_CODEC is SACodec.U8_POW06
-    assert SACodec.parse("default") is SACodec.U8_POW06
-
-
 def test_store_compressors_by_array_kind(tmp_path):
     """uint8 SA codes: zstd level 3; float arrays: blosc zstd level 3 with byte shuffle;
     Compression.NONE: no compressor (what bench_cache.py measured the sizes with); every chain
@@ -99,7 +94,8 @@ def test_store_compressors_by_array_kind(tmp_path):
     write_store(path, manifest={"extraction": {}}, image_ids=["a"], arrays={
         "sa": sa_array_spec(4, "u8-pow0.6"), "fp": sa_array_spec(4, "fp16-zstd"),
         "f": ArraySpec(shape=(2,), dtype="float32"),
-        "n": ArraySpec(shape=(2,), dtype="int16", codec=Compression.NONE)})
+        "n": ArraySpec(shape=(2,), dtype="int16", codec=Compression.NONE),
+        "i8": ArraySpec(shape=(2,), dtype="int8")})  # 1-byte items: zarr would pick bitshuffle
 
     def described(name):
         return [(type(c).__name__, getattr(c, "level", None), str(getattr(c, "cname", "")),
@@ -113,3 +109,64 @@ def test_store_compressors_by_array_kind(tmp_path):
     assert described("fp/values") == [blosc, crc]
     assert described("f") == [blosc, crc]
     assert described("n") == [crc]
+    assert described("i8") == [blosc, crc]
+
+
+def test_decode_refusals_in_full():
+    from langseg.cache import EncodedSA
+
+    codes = np.full((4, 4), 255, np.uint8)
+    with pytest.raises(ValueError, match=r"^fp16-zstd values must be 2-D float16, got uint8 "
+                                         r"\(4, 4\)$"):
+        decode_sa(EncodedSA(SACodec.FP16_ZSTD, codes, None))
+    with pytest.raises(ValueError, match=r"^u8-pow0.6 values must be 2-D uint8, got uint8 \(4,\)$"):
+        decode_sa(EncodedSA(SACodec.U8_POW06, codes[0], np.ones(1, np.float32)))
+    for scale in (None, np.ones(3, np.float32), np.ones((4, 1), np.float32)):
+        with pytest.raises(ValueError, match=r"^u8-pow0.6 needs row_scale of shape \(4,\)$"):
+            decode_sa(EncodedSA(SACodec.U8_POW06, codes, scale))
+    with pytest.raises(ValueError, match="^codec fp16-zstd has no uint8 decode table$"):
+        decode_table(SACodec.FP16_ZSTD)
+
+
+def test_code_zero_decodes_to_zero_whatever_the_memory_held():
+    for codec in (SACodec.U8_SQRT, SACodec.U8_POW06):
+        garbage = np.full(256, 7.0)  # freed just before: a fresh table may reuse its memory
+        del garbage
+        assert decode_table(codec)[0] == 0.0
+
+
+def test_renormalisation_multiplies_by_the_float32_reciprocal_of_the_float64_sum():
+    from langseg.cache import EncodedSA
+
+    # row 0: 1 + 2^-24 is exact in float64 but rounds to 1 in float32; 1 / (1 + 2^-24) rounds
+    # to 1 - 2^-24 in float32, so the row becomes [1 - 2^-24, 2^-24 (1 - 2^-24), 0, 0]
+    # row 1: k / 1024, k = 850, 637, 511, 270 (exact in float16), sum 2268 / 1024: each value
+    # is float32(float32(k / 1024) * float32(1024 / 2268)), one rounding per step
+    values = np.array([[1.0, 2.0**-24, 0, 0], [850 / 1024, 637 / 1024, 511 / 1024, 270 / 1024],
+                       [0.25] * 4, [0.25] * 4], dtype=np.float16)
+    decoded = decode_sa(EncodedSA(SACodec.FP16_ZSTD, values, None))
+    assert decoded[0].tolist() == [1 - 2.0**-24, 2.0**-24 * (1 - 2.0**-24), 0.0, 0.0]
+    inv = np.float32(1024 / 2268)
+    assert decoded[1].tolist() == [float(np.float32(k / 1024) * inv) for k in (850, 637, 511, 270)]
+
+
+def test_mass_floor_shares_the_rest_of_the_row_by_hand():
+    from langseg.cache import EncodedSA
+    from langseg.cache.codecs import mass_floor_values
+
+    # u8-pow0.85-mass, floor top t = (1/508)^(20/17) = 6.5559e-4 of the row maximum m.
+    # row 0: codes (255, 1, 1, 1), m = float32(0.999997): the top entry decodes to m, the three
+    # floor entries share 1 - m = 3.0e-6, 1.0e-6 each (inside [t m / 1024, t m] = [6.4e-7,
+    # 6.6e-4]); the row sums to 1 and the renormalisation keeps it.
+    # row 1: codes (255, 1, 0, 0), same m: the one floor entry takes all of 1 - m.
+    m = float(np.float32(0.999997))
+    values = np.array([[255, 1, 1, 1], [255, 1, 0, 0], [255, 0, 0, 0], [0, 0, 0, 255]], np.uint8)
+    scale = np.array([m, m, 1.0, 1.0], np.float32)
+    decoded = decode_sa(EncodedSA(SACodec.U8_POW085_MASS, values, scale))
+    np.testing.assert_allclose(decoded[0], [m] + [(1 - m) / 3] * 3, rtol=1e-6, atol=0)
+    np.testing.assert_allclose(decoded[1], [m, 1 - m, 0, 0], rtol=1e-6, atol=0)
+    # the share is float32 and clipped to the floor's top: 0.5 > t * 1
+    top = (1 / 508) ** (20 / 17)
+    share = mass_floor_values(np.array([0.5]), np.array([1]), np.array([1.0], np.float32),
+                              SACodec.U8_POW085_MASS)
+    assert share.dtype == np.float32 and share.tolist() == pytest.approx([top], rel=1e-6)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from langseg.cache import SACodec, open_store, sa_array_spec, write_store
-from langseg.cache.writer import PipelinedWriter
+from langseg.cache.writer import PipelinedWriter, StoreWriterKind
 from langseg.pipeline.extract import HalvingOnOOM, RuntimeOptions, queue_sa
 from langseg.synthetic import proxy_self_attention, segment_map
 
@@ -59,3 +59,7 @@ def test_runtime_options_read_the_gpu_memory_cap():
               "cache": {"sa_codec": "default"}}
     options = RuntimeOptions.from_config(config, threads=3)
     assert options.max_gpu_memory == 12.5 and options.threads == 3 and options.batch_size == 4
+    assert options.store_writer is StoreWriterKind.THREADS  # the schema's default
+    config["models"]["store_writer"] = "processes"
+    assert RuntimeOptions.from_config(config, threads=3).store_writer is \
+        StoreWriterKind.PROCESSES

@@ -67,6 +67,23 @@ def test_demo_split_sizes_known_without_files():
     assert plan.shards("std", "val")[0] == "000"
 
 
+def test_shards_follow_the_index_rules_with_their_limit(monkeypatch):
+    config = _mixed_config()
+    config["shard_size"] = 2
+    plan = StandardPlan.from_config(config)
+    monkeypatch.setattr(StandardPlan, "n_images", lambda self, dataset, split: 5)
+    assert plan.shards("std", "val") == ["000", "001", "002"]  # ceil(5 / 2)
+    monkeypatch.setattr(StandardPlan, "n_images", lambda self, dataset, split: 2001)
+    with pytest.raises(ValueError, match="at most 1000 are allowed.*shard_size >= 3"):
+        plan.shards("std", "val")  # 1001 shards of 2: refused at parse time, not in a job
+
+
+def test_plan_settings_are_the_schema_defaults():
+    plan = StandardPlan.from_config(_mixed_config())  # config.yaml has no standard: section
+    assert (plan.preset, plan.pamr, plan.backends) == ("sclip", False, ("gem",))
+    assert [m.value for m in plan.methods] == ["gem", "agggem"] and plan.needs_sd
+
+
 @pytest.mark.parametrize("entry, message", [
     ({"kind": "voc2012", "protocol": "standard"}, "protocol standard needs one of the benchmarks"),
     ({"kind": "ade20k"}, "'ade20k' is a standard-protocol benchmark; add protocol: standard"),

@@ -144,5 +144,5 @@ def test_extraction_params_identify_codec_code_and_weights_source():
     assert "sa_codec" not in plan.extraction_params("demo", "gem")
     assert "clip_path" in plan.extraction_params("demo", "gem")["models"]
     assert "clip_path" not in plan.extraction_params("demo", "sd_sa")["models"]
-    assert make_plan().extraction_params("demo", "sd_sa")["sa_codec"] == "u8-pow0.6"
+    assert make_plan().extraction_params("demo", "sd_sa")["sa_codec"] == "u8-pow0.85-mass"
     assert plan.segment_params("demo", "gem")["code"] != sa["code"]

@@ -216,18 +216,39 @@ class StoreWriter:
         dtype, rows summing to 1, or an :class:`EncodedSA` made with the array's codec, e.g. on
         the GPU by :func:`~langseg.cache.codecs.encode_sa_tensor`).
         """
+        chunks = self.encode_chunks(index, **arrays)
+        self.put_chunks(index, chunks)
+        self.mark_written(index, arrays)
+
+    def encode_chunks(self, index: int, **arrays) -> dict[str, np.ndarray]:
+        """Check and encode image ``index`` of the named arrays (as :meth:`write`, no I/O).
+
+        Returns:
+            zarr array path -> the image's chunk, ``(1, *shape)``, in the array's dtype.
+        """
         if self._closed:
             raise CacheError(f"cache store {self.path} is closed; write before close()")
         _check_index(index, len(self.image_ids), self.path)
+        chunks = {}
         for name, value in arrays.items():
             spec = self._spec(name)
-            if spec.is_sa and isinstance(value, EncodedSA):
-                self._write_sa(name, index, _checked_encoded(name, value, spec))
-            elif spec.is_sa:
-                self._write_sa(name, index, encode_sa(np.asarray(value), spec.codec))
+            if spec.is_sa:
+                encoded = (_checked_encoded(name, value, spec) if isinstance(value, EncodedSA)
+                           else encode_sa(np.asarray(value), spec.codec))
+                chunks.update(_sa_chunks(name, encoded, spec.shape))
             else:
-                self._zarrs[name][index] = _checked_value(name, value, spec)
-            self._missing.discard((name, index))
+                chunks[name] = _checked_value(name, value, spec)[None]
+        return chunks
+
+    def put_chunks(self, index: int, chunks: Mapping[str, np.ndarray]) -> None:
+        """Write chunks from :meth:`encode_chunks` into image ``index`` (this process)."""
+        for zpath, chunk in chunks.items():
+            self._zarrs[zpath][index:index + 1] = chunk  # a whole chunk: zarr copies nothing
+
+    def mark_written(self, index: int, names) -> None:
+        """Record that the arrays ``names`` of image ``index`` are in the store (after a write
+        of their chunks, here or in another process: :mod:`langseg.cache.writer`)."""
+        self._missing.difference_update((name, index) for name in names)
 
     def skip(self, index: int, reason: str) -> None:
         """Leave image ``index`` out on purpose (e.g. its file cannot be decoded).
@@ -250,15 +271,6 @@ class StoreWriter:
             raise ValueError(f"cache store {self.path} has no array {name!r}; "
                              f"it has {sorted(self.arrays)}")
         return self.arrays[name]
-
-    def _write_sa(self, name: str, index: int, encoded: EncodedSA) -> None:
-        shape = self.arrays[name].shape
-        if encoded.values.shape != shape:
-            raise ValueError(f"array {name!r} expects SA of shape {shape}, "
-                             f"got {encoded.values.shape}")
-        self._zarrs[f"{name}/values"][index] = encoded.values
-        if encoded.row_scale is not None:
-            self._zarrs[f"{name}/row_scale"][index] = encoded.row_scale
 
     def close(self) -> None:
         """Write the manifest and ``complete: true`` (last); idempotent.
@@ -302,6 +314,17 @@ def _checked_value(name: str, value, spec: ArraySpec) -> np.ndarray:
     if value.dtype.kind == "f" and not np.isfinite(value).all():
         raise ValueError(f"array {name!r}: refusing to store NaN or Inf values")
     return value
+
+
+def _sa_chunks(name: str, encoded: EncodedSA, shape: tuple[int, ...]) -> dict[str, np.ndarray]:
+    """The ``(1, ...)`` chunks of one encoded SA map: ``values`` and, for ``u8-*``, ``row_scale``."""
+    if encoded.values.shape != shape:
+        raise ValueError(f"array {name!r} expects SA of shape {shape}, "
+                         f"got {encoded.values.shape}")
+    chunks = {f"{name}/values": encoded.values[None]}
+    if encoded.row_scale is not None:
+        chunks[f"{name}/row_scale"] = encoded.row_scale[None]
+    return chunks
 
 
 def _checked_encoded(name: str, encoded: EncodedSA, spec: ArraySpec) -> EncodedSA:

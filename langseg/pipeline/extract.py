@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from langseg.cache.writer import PipelinedWriter
+from langseg.cache.writer import PipelinedWriter, StoreWriterKind
+from langseg.schemas import schema_default
 from langseg.params import DatasetKind, Device, Fidelity, Preset
 from langseg.pipeline.stages import load_gt
 from langseg.progress import job_summary, track
@@ -36,18 +37,22 @@ class RuntimeOptions:
         threads: the job's CPU threads: torch's compute threads and the store writer's threads.
         max_gpu_memory: GiB of GPU memory this process may use (``None``: all); on CUDA a batch
             that does not fit is split in halves (and later batches with it).
+        store_writer: compress and write on the job's threads or in as many writer processes.
     """
 
     device: Device
     batch_size: int
     threads: int
     max_gpu_memory: float | None = None
+    store_writer: StoreWriterKind = StoreWriterKind.THREADS
 
     @classmethod
     def from_config(cls, config: Mapping, *, threads: int) -> RuntimeOptions:
         models = config["models"]
         return cls(device=Device(models["device"]), batch_size=models["batch_size"],
-                   threads=threads, max_gpu_memory=models.get("max_gpu_memory"))
+                   threads=threads, max_gpu_memory=models.get("max_gpu_memory"),
+                   store_writer=StoreWriterKind(models.get(
+                       "store_writer", schema_default("models", "store_writer"))))
 
 
 @dataclass
@@ -220,9 +225,11 @@ def latent_pixels(sd) -> int:
 
 
 def _pipelined(store, runtime: RuntimeOptions) -> PipelinedWriter:
-    """The store's writer with ``runtime.threads`` threads, two batches of images queued."""
+    """The store's writer with ``runtime.threads`` threads (and as many writer processes if
+    ``runtime.store_writer`` says so), two batches of images queued."""
     return PipelinedWriter(store, threads=max(1, runtime.threads),
-                           max_pending=2 * runtime.batch_size)
+                           max_pending=2 * runtime.batch_size,
+                           processes=runtime.store_writer is StoreWriterKind.PROCESSES)
 
 
 def _gem_job(params, image_ids, labels, store_path, runtime, clip=None) -> ShardJob:

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from langseg.progress import PROGRESS_RECORD
+from langseg.workflow_paths import LOGS
 
 
 @contextlib.contextmanager
@@ -55,7 +56,7 @@ def job_label(log_path: Path, job: str) -> str:
     """``logs/extract_gem/demo/val/000.log`` -> ``"extract_gem/demo/val/000"``: the part of the
     log path below ``logs/`` without the suffix (rule and wildcards); ``job`` if there is none."""
     parts = log_path.with_suffix("").parts
-    if "logs" in parts[:-1]:
-        below = parts[len(parts) - parts[::-1].index("logs"):]
+    if LOGS in parts[:-1]:
+        below = parts[len(parts) - parts[::-1].index(LOGS):]
         return "/".join(below)
     return job

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from langseg import workflow_paths as paths
 from langseg.params import Method
 from langseg.report.results import (
     read_results,
@@ -138,10 +139,12 @@ def table_backend_scores(results: Sequence[Mapping], *, dataset: str, split: str
 
 def build_backend_tables(results: Sequence[Mapping], *, backends: Sequence[str] | None = None,
                          experiment: str | None = None) -> dict[str, ReportTable]:
-    """Both tables for every (dataset, split) of ``results``, keyed by file stem."""
+    """Both tables for every (dataset, split) of ``results``, keyed by file stem
+    (:func:`langseg.workflow_paths.backend_table_stem`)."""
     tables = {}
     for dataset, split in dict.fromkeys((r["dataset"], r["split"]) for r in results):
         kw = {"dataset": dataset, "split": split, "backends": backends, "experiment": experiment}
-        tables[f"backend_miou_{dataset}_{split}"] = table_backend_miou(results, **kw)
-        tables[f"backend_scores_{dataset}_{split}"] = table_backend_scores(results, **kw)
+        name = f"{dataset}_{split}"
+        tables[paths.backend_table_stem("miou", name)] = table_backend_miou(results, **kw)
+        tables[paths.backend_table_stem("scores", name)] = table_backend_scores(results, **kw)
     return tables

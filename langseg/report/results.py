@@ -1,7 +1,7 @@
 """Evaluation results as the tables and figures read them: validation, labels, captions.
 
-A *result* is the dict one ``evaluate`` job writes to
-``results/{dataset}/{split}/eval/{method}.json``:
+A *result* is the dict one ``evaluate`` job writes to its
+:func:`langseg.workflow_paths.evaluation` file:
 ``dataset`` (config name), ``kind`` (a :class:`DatasetKind` value), ``split``, ``method`` (a
 :class:`Method` value), ``n_images``, ``n_skipped``, ``eval_class_names``, ``miou``,
 ``class_iou`` (list, ``None`` for NaN), ``pixel_acc``, ``mean_acc``, ``fwiou``, optional

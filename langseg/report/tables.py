@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from langseg import workflow_paths as paths
 from langseg.params import DatasetKind, Method
 from langseg.report.literature import MARKERS, VALUE_COLUMNS, load_literature
 from langseg.report.results import (KIND_LABELS, METHOD_LABELS, NOT_IN_REPORT, dataset_columns,
@@ -283,20 +284,21 @@ def table_class_iou(results: Sequence[Mapping], *, dataset: str, split: str,
 
 def build_all(results: Sequence[Mapping], *, experiment: str | None = None,
               benchmark_datasets: Sequence[str] | None = None) -> dict[str, ReportTable]:
-    """Every table, keyed by a file stem: ``table2_ablation``, ``table3_multilabel``,
-    ``table4_benchmark``, ``summary`` and ``class_iou_{dataset}_{split}`` per dataset split.
+    """Every table, keyed by its file stem (:mod:`langseg.workflow_paths`): ``table2_ablation``,
+    ``table3_multilabel``, ``table4_benchmark``, ``summary`` and ``class_iou_{dataset}_{split}``
+    per dataset split.
 
     The workflow writes each with ``write_table(t.frame, t.caption, out_dir / stem)``.
     """
     tables = {
-        "table2_ablation": table_ablation(results, experiment=experiment),
-        "table3_multilabel": table_multilabel(results, experiment=experiment),
-        "table4_benchmark": table_benchmark(results, datasets=benchmark_datasets,
-                                            experiment=experiment),
-        "summary": table_summary(results, experiment=experiment),
+        paths.TABLE2_STEM: table_ablation(results, experiment=experiment),
+        paths.TABLE3_STEM: table_multilabel(results, experiment=experiment),
+        paths.TABLE4_STEM: table_benchmark(results, datasets=benchmark_datasets,
+                                           experiment=experiment),
+        paths.SUMMARY_STEM: table_summary(results, experiment=experiment),
     }
     for dataset, split in dict.fromkeys((r["dataset"], r["split"])
                                         for r in sorted(results, key=sort_key)):
-        tables[f"class_iou_{dataset}_{split}"] = table_class_iou(
+        tables[paths.class_iou_stem(f"{dataset}_{split}")] = table_class_iou(
             results, dataset=dataset, split=split, experiment=experiment)
     return tables

@@ -3,9 +3,9 @@
 
 rule make_demo:
     output:
-        root=directory(paths.DEMO_ROOT),
+        root=directory(paths.demo_root()),
     log:
-        "logs/make_demo/{dataset}.log",
+        paths.log("make_demo", "{dataset}"),
     conda:
         "../envs/langseg.yaml"
     script:
@@ -16,9 +16,9 @@ rule index_dataset:
     input:
         demo=get_demo_root,
     output:
-        index=paths.INDEX,
+        index=paths.index(),
     log:
-        "logs/index_dataset/{dataset}/{split}.log",
+        paths.log("index_dataset", "{dataset}/{split}"),
     conda:
         "../envs/langseg.yaml"
     params:
@@ -29,11 +29,11 @@ rule index_dataset:
 
 rule prepare_gt:
     input:
-        index=paths.INDEX,
+        index=paths.index(),
     output:
-        gt=paths.GT,
+        gt=paths.gt(),
     log:
-        "logs/prepare_gt/{dataset}/{split}/{shard}.log",
+        paths.log("prepare_gt", "{dataset}/{split}/{shard}"),
     conda:
         "../envs/langseg.yaml"
     params:

@@ -3,12 +3,12 @@
 
 rule evaluate:
     input:
-        gt=get_shard_files(paths.GT),
-        pred=get_shard_files(paths.PRED),
+        gt=get_shard_files(paths.gt()),
+        pred=get_shard_files(paths.pred()),
     output:
-        scores=paths.EVAL,
+        scores=paths.evaluation(),
     log:
-        "logs/evaluate/{dataset}/{split}/{method}.log",
+        paths.log("evaluate", "{dataset}/{split}/{method}"),
     conda:
         "../envs/langseg.yaml"
     params:

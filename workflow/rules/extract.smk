@@ -6,13 +6,13 @@
 
 rule extract_sd_attention:
     input:
-        index=paths.INDEX,
+        index=paths.index(),
     output:
         store=directory(paths.cache("sd_sa")),
     log:
-        "logs/extract_sd_attention/{dataset}/{split}/{shard}.log",
+        paths.log("extract_sd_attention", "{dataset}/{split}/{shard}"),
     benchmark:
-        "logs/benchmarks/extract_sd_attention/{dataset}/{split}/{shard}.tsv"
+        paths.benchmark("extract_sd_attention", "{dataset}/{split}/{shard}")
     conda:
         "../envs/langseg.yaml"
     threads: 2
@@ -26,14 +26,14 @@ rule extract_sd_attention:
 
 rule extract_sd_gt:
     input:
-        index=paths.INDEX,
-        gt=paths.GT,
+        index=paths.index(),
+        gt=paths.gt(),
     output:
         store=directory(paths.cache("sd_gt")),
     log:
-        "logs/extract_sd_gt/{dataset}/{split}/{shard}.log",
+        paths.log("extract_sd_gt", "{dataset}/{split}/{shard}"),
     benchmark:
-        "logs/benchmarks/extract_sd_gt/{dataset}/{split}/{shard}.tsv"
+        paths.benchmark("extract_sd_gt", "{dataset}/{split}/{shard}")
     conda:
         "../envs/langseg.yaml"
     threads: 2
@@ -47,13 +47,13 @@ rule extract_sd_gt:
 
 rule extract_gem:
     input:
-        index=paths.INDEX,
+        index=paths.index(),
     output:
         store=directory(paths.cache("gem")),
     log:
-        "logs/extract_gem/{dataset}/{split}/{shard}.log",
+        paths.log("extract_gem", "{dataset}/{split}/{shard}"),
     benchmark:
-        "logs/benchmarks/extract_gem/{dataset}/{split}/{shard}.tsv"
+        paths.benchmark("extract_gem", "{dataset}/{split}/{shard}")
     conda:
         "../envs/langseg.yaml"
     threads: 2
@@ -67,13 +67,13 @@ rule extract_gem:
 
 rule extract_backend:
     input:
-        index="results/{dataset}/{split}/index.tsv",
+        index=paths.index(),
     output:
-        store=directory("results/cache/{dataset}/{split}/{backend}/{shard}.zarr"),
+        store=directory(paths.cache(paths.cache_folder("clip"))),
     log:
-        "logs/extract_backend/{dataset}/{split}/{backend}/{shard}.log",
+        paths.log("extract_backend", "{dataset}/{split}/{backend}/{shard}"),
     benchmark:
-        "logs/benchmarks/extract_backend/{dataset}/{split}/{backend}/{shard}.tsv"
+        paths.benchmark("extract_backend", "{dataset}/{split}/{backend}/{shard}")
     wildcard_constraints:
         backend="|".join(b for b in backend_names() if b != "gem"),  # gem: extract_gem
     conda:
@@ -89,15 +89,15 @@ rule extract_backend:
 
 rule extract_sd_zs:
     input:
-        index="results/{dataset}/{split}/index.tsv",
-        gt="results/{dataset}/{split}/gt/{shard}.npz",
-        clip="results/cache/{dataset}/{split}/{backend}/{shard}.zarr",
+        index=paths.index(),
+        gt=paths.gt(),
+        clip=paths.cache(paths.cache_folder("clip")),
     output:
-        store=directory("results/cache/{dataset}/{split}/sd_zs/{backend}/{shard}.zarr"),
+        store=directory(paths.cache(paths.cache_folder("sd_zs"))),
     log:
-        "logs/extract_sd_zs/{dataset}/{split}/{backend}/{shard}.log",
+        paths.log("extract_sd_zs", "{dataset}/{split}/{backend}/{shard}"),
     benchmark:
-        "logs/benchmarks/extract_sd_zs/{dataset}/{split}/{backend}/{shard}.tsv"
+        paths.benchmark("extract_sd_zs", "{dataset}/{split}/{backend}/{shard}")
     conda:
         "../envs/langseg.yaml"
     threads: 2

@@ -1,12 +1,6 @@
 # Tables 2-4 and Figures 2-3 of the report, from every evaluation of the config.
 
-TABLES = [
-    "table2_ablation",
-    "table3_multilabel",
-    "table4_benchmark",
-    "summary",
-    *(f"class_iou_{name}" for name in PLAN.dataset_split_names()),
-]
+TABLES = paths.report_table_stems(PLAN.dataset_split_names())
 
 
 rule write_tables:
@@ -14,46 +8,47 @@ rule write_tables:
         scores=get_all_evaluations,
     output:
         table2=report(
-            "results/tables/table2_ablation.csv",
+            paths.table(paths.TABLE2_STEM, "csv"),
             caption="../report/table2.rst",
             category="Tables",
         ),
         table3=report(
-            "results/tables/table3_multilabel.csv",
+            paths.table(paths.TABLE3_STEM, "csv"),
             caption="../report/table3.rst",
             category="Tables",
         ),
         table4=report(
-            "results/tables/table4_benchmark.csv",
+            paths.table(paths.TABLE4_STEM, "csv"),
             caption="../report/table4.rst",
             category="Tables",
         ),
         summary=report(
-            "results/tables/summary.csv",
+            paths.table(paths.SUMMARY_STEM, "csv"),
             caption="../report/summary.rst",
             category="Tables",
         ),
         class_iou=report(
-            expand(
-                "results/tables/class_iou_{name}.csv", name=PLAN.dataset_split_names()
-            ),
+            [
+                paths.table(paths.class_iou_stem(name), "csv")
+                for name in PLAN.dataset_split_names()
+            ],
             caption="../report/class_iou.rst",
             category="Tables",
         ),
         markdown=report(
-            expand("results/tables/{table}.md", table=TABLES),
+            [paths.table(stem, "md") for stem in TABLES],
             caption="../report/table_formats.rst",
             category="Tables",
             subcategory="Markdown",
         ),
         latex=report(
-            expand("results/tables/{table}.tex", table=TABLES),
+            [paths.table(stem, "tex") for stem in TABLES],
             caption="../report/table_formats.rst",
             category="Tables",
             subcategory="LaTeX (booktabs)",
         ),
     log:
-        "logs/write_tables/tables.log",
+        paths.log("write_tables", "tables"),
     conda:
         "../envs/langseg.yaml"
     params:
@@ -68,29 +63,29 @@ rule plot_figures:
         scores=get_all_evaluations,
     output:
         figure2=report(
-            "results/figures/figure2_class_iou.png",
+            paths.figure(paths.FIGURE2_STEM, "png"),
             caption="../report/figure2.rst",
             category="Figures",
         ),
         figure3=report(
-            "results/figures/figure3_qualitative.png",
+            paths.figure(paths.FIGURE3_STEM, "png"),
             caption="../report/figure3.rst",
             category="Figures",
         ),
         figure2_pdf=report(
-            "results/figures/figure2_class_iou.pdf",
+            paths.figure(paths.FIGURE2_STEM, "pdf"),
             caption="../report/figure2.rst",
             category="Figures",
             subcategory="PDF",
         ),
         figure3_pdf=report(
-            "results/figures/figure3_qualitative.pdf",
+            paths.figure(paths.FIGURE3_STEM, "pdf"),
             caption="../report/figure3.rst",
             category="Figures",
             subcategory="PDF",
         ),
     log:
-        "logs/plot_figures/figures.log",
+        paths.log("plot_figures", "figures"),
     conda:
         "../envs/langseg.yaml"
     params:
@@ -103,23 +98,11 @@ rule write_backend_tables:
     input:
         scores=get_backend_evaluations,
     output:
-        csv=expand(
-            "results/tables/backend_{table}_{name}.csv",
-            table=["miou", "scores"],
-            name=PLAN.dataset_split_names(),
-        ),
-        markdown=expand(
-            "results/tables/backend_{table}_{name}.md",
-            table=["miou", "scores"],
-            name=PLAN.dataset_split_names(),
-        ),
-        latex=expand(
-            "results/tables/backend_{table}_{name}.tex",
-            table=["miou", "scores"],
-            name=PLAN.dataset_split_names(),
-        ),
+        csv=paths.backend_table_files("csv", PLAN.dataset_split_names()),
+        markdown=paths.backend_table_files("md", PLAN.dataset_split_names()),
+        latex=paths.backend_table_files("tex", PLAN.dataset_split_names()),
     log:
-        "logs/write_backend_tables/tables.log",
+        paths.log("write_backend_tables", "tables"),
     conda:
         "../envs/langseg.yaml"
     params:

@@ -4,13 +4,13 @@
 rule segment:
     input:
         unpack(get_segment_caches),
-        gt=paths.GT,
+        gt=paths.gt(),
     output:
-        pred=paths.PRED,
+        pred=paths.pred(),
     log:
-        "logs/segment/{dataset}/{split}/{method}/{shard}.log",
+        paths.log("segment", "{dataset}/{split}/{method}/{shard}"),
     benchmark:
-        "logs/benchmarks/segment/{dataset}/{split}/{method}/{shard}.tsv"
+        paths.benchmark("segment", "{dataset}/{split}/{method}/{shard}")
     conda:
         "../envs/langseg.yaml"
     params:

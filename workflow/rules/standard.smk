@@ -6,9 +6,9 @@ STD_NAMES = "|".join(STANDARD.dataset_names) or "^$"
 
 rule standard_make_demo:
     output:
-        root=directory("resources/{std_dataset}/VOC2012"),
+        root=directory(paths.demo_root("{std_dataset}")),
     log:
-        "logs/standard_make_demo/{std_dataset}.log",
+        paths.log("standard_make_demo", "{std_dataset}"),
     wildcard_constraints:
         std_dataset=STD_NAMES,
     conda:
@@ -21,9 +21,9 @@ rule standard_index:
     input:
         demo=get_standard_demo_root,
     output:
-        index="results/standard/{std_dataset}/{split}/index.tsv",
+        index=paths.standard_index(),
     log:
-        "logs/standard_index/{std_dataset}/{split}.log",
+        paths.log("standard_index", "{std_dataset}/{split}"),
     wildcard_constraints:
         std_dataset=STD_NAMES,
     conda:
@@ -36,14 +36,14 @@ rule standard_index:
 
 rule standard_segment:
     input:
-        index="results/standard/{std_dataset}/{split}/index.tsv",
+        index=paths.standard_index(),
         class_file=get_standard_class_file,
     output:
-        counts="results/standard/{std_dataset}/{split}/counts/{backend}/{shard}.npz",
+        counts=paths.standard_counts(),
     log:
-        "logs/standard_segment/{std_dataset}/{split}/{backend}/{shard}.log",
+        paths.log("standard_segment", "{std_dataset}/{split}/{backend}/{shard}"),
     benchmark:
-        "logs/benchmarks/standard_segment/{std_dataset}/{split}/{backend}/{shard}.tsv"
+        paths.benchmark("standard_segment", "{std_dataset}/{split}/{backend}/{shard}")
     wildcard_constraints:
         std_dataset=STD_NAMES,
         backend="[a-z0-9_]+",
@@ -62,9 +62,9 @@ rule standard_evaluate:
     input:
         counts=get_standard_counts,
     output:
-        scores="results/standard/{std_dataset}/{split}/eval/{backend}.json",
+        scores=paths.standard_evaluation(),
     log:
-        "logs/standard_evaluate/{std_dataset}/{split}/{backend}.log",
+        paths.log("standard_evaluate", "{std_dataset}/{split}/{backend}"),
     wildcard_constraints:
         std_dataset=STD_NAMES,
         backend="[a-z0-9_]+",
@@ -80,11 +80,11 @@ rule standard_table:
     input:
         scores=get_standard_evaluations,
     output:
-        csv="results/tables/standard_benchmark.csv",
-        markdown="results/tables/standard_benchmark.md",
-        latex="results/tables/standard_benchmark.tex",
+        csv=paths.table(paths.STANDARD_TABLE_STEM, "csv"),
+        markdown=paths.table(paths.STANDARD_TABLE_STEM, "md"),
+        latex=paths.table(paths.STANDARD_TABLE_STEM, "tex"),
     log:
-        "logs/standard_table/standard_table.log",
+        paths.log("standard_table", "standard_table"),
     conda:
         "../envs/langseg.yaml"
     params:
