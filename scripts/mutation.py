@@ -24,8 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 _METHOD_TESTS = [f"tests/test_methods_{name}.py" for name in (
-    "aggregation", "diffseg", "graphcut", "labelling", "probabilities", "segment", "settings",
-    "spectral")]
+    "aggregation", "diffseg", "graphcut", "inputs", "labelling", "probabilities", "resize",
+    "segment", "settings", "spectral")]
 
 # target -> (files to mutate, test files that judge them); "methods.<module>" mutates one file
 # of langseg/methods with its own tests and the golden ones (the whole package takes hours)
@@ -45,10 +45,18 @@ TARGETS: dict[str, tuple[list[str], list[str]]] = {
 
 for _module in ("aggregation", "diffseg", "graphcut", "inputs", "labelling", "probabilities",
                 "resize", "segment", "settings", "spectral"):
-    _own = [t for t in _METHOD_TESTS
-            if t.endswith(f"_{'segment' if _module == 'inputs' else _module}.py")]
+    _own = [t for t in _METHOD_TESTS if t.endswith(f"_{_module}.py")]
     TARGETS[f"methods.{_module}"] = ([f"langseg/methods/{_module}.py"],
                                      [*_own, "tests/test_golden_methods.py"])
+# inputs and settings: their own tests pin every refusal (the golden tests only construct them)
+TARGETS["methods.inputs"] = (["langseg/methods/inputs.py"],
+                             ["tests/test_methods_inputs.py", "tests/test_methods_segment.py"])
+TARGETS["methods.settings"] = (["langseg/methods/settings.py"], ["tests/test_methods_settings.py"])
+# every golden test resamples: resize is judged by its own file and the golden formula tests
+TARGETS["methods.resize"] = (["langseg/methods/resize.py"], ["tests/test_methods_resize.py", *(
+    f"tests/test_golden_methods.py::test_{name}" for name in (
+        "bicubic_antialias_matches_the_kernel_formula", "bilinear_matches_the_formula",
+        "nearest_label_resize_matches_the_formula"))])
 
 # "cache.<module>" mutates one file of langseg/cache with the test files that exercise it
 # (the whole package is ~900 mutants; per file the store's slower tests run only where needed)
@@ -76,7 +84,8 @@ def _toml_list(values: list[str]) -> str:
 def prepare(target: str, workdir: Path) -> Path:
     """Copy the tracked (and untracked, not ignored) files and add a [tool.mutmut] section."""
     mutate, tests = TARGETS[target]
-    tests = [t for t in tests if t.startswith("-") or (ROOT / t).exists()]  # "-": options
+    # "-...": pytest options; "file::test": one test of a file
+    tests = [t for t in tests if t.startswith("-") or (ROOT / t.split("::")[0]).exists()]
     listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT,
                             check=True, capture_output=True).stdout.decode().split("\0")
     copy = workdir / target

@@ -189,3 +189,50 @@ def scores(cm: np.ndarray) -> dict:
     return {"class_iou": ious, "miou": sum(valid) / len(valid),
             "pixel_acc": sum(int(cm[c, c]) for c in range(n)) / total,
             "mean_acc": sum(recalls) / len(recalls), "fwiou": fw}
+
+
+def graphcut_brute_force(scores: np.ndarray, sa: np.ndarray, weight: float, min_prob: float,
+                         floor: float) -> np.ndarray:
+    """One-vs-rest cuts by trying every binary labelling of a tiny ``(C, r, r)`` grid.
+
+    Per candidate class k (max score > min_prob): the labelling minimising
+    ``sum_p [L_p] -log f + [not L_p] -log b + weight * sum_{8-neighbour pairs} w [L_p != L_q]``
+    with ``f = max(q_k, floor)``, ``b = max(mean_{j != k} max(q_j, floor), floor)`` and
+    ``w = N (SA[p, q] + SA[q, p]) / 2``. Several claims: highest score wins; none: argmax.
+    Returns ``(r, r) int64``. ``2^(r*r)`` labellings per class: r <= 3 only.
+    """
+    n_channels, side, _ = scores.shape
+    n = side * side
+    flat = scores.reshape(n_channels, n).astype(np.float64)
+    candidates = [k for k in range(n_channels) if flat[k].max() > min_prob]
+    pairs = []
+    for p in range(n):
+        for q in range(p + 1, n):
+            (py, px), (qy, qx) = divmod(p, side), divmod(q, side)
+            if max(abs(py - qy), abs(px - qx)) == 1:
+                pairs.append((p, q, n * (float(sa[p, q]) + float(sa[q, p])) / 2))
+    claims = {}
+    if len(candidates) >= 2:
+        for k in candidates:
+            best, best_energy = None, math.inf
+            for code in range(2 ** n):
+                labels = [(code >> p) & 1 for p in range(n)]
+                energy = 0.0
+                for p in range(n):
+                    if labels[p]:
+                        energy -= math.log(max(flat[k, p], floor))
+                    else:
+                        others = [max(flat[j, p], floor) for j in candidates if j != k]
+                        energy -= math.log(max(sum(others) / len(others), floor))
+                energy += weight * sum(w for p, q, w in pairs if labels[p] != labels[q])
+                if energy < best_energy:
+                    best, best_energy = labels, energy
+            claims[k] = best
+    out = np.zeros(n, dtype=np.int64)
+    for p in range(n):
+        claimants = [k for k in candidates if len(candidates) >= 2 and claims[k][p]]
+        if claimants:
+            out[p] = max(claimants, key=lambda k: (max(flat[k, p], floor), -k))
+        else:
+            out[p] = int(np.argmax(flat[:, p]))
+    return out.reshape(side, side)

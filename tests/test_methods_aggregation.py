@@ -53,3 +53,24 @@ def test_agg_equals_explicit_normalisation_on_random_attention():
 def test_agg_rejects_mismatched_scores():
     with pytest.raises(ValueError, match="scores must be"):
         aggregate(SA, np.ones((3, 2), np.float32))
+
+
+def test_column_sums_are_accumulated_in_float64():
+    # column [2^24, 1, 1] sums to 2^24 + 2 exactly; a float32 running sum would stop at 2^24
+    # (2^24 + 1 rounds back to 2^24). 2^24 / (2^24 + 2) = 1 / (1 + 2^-23) rounds to 1 - 2^-23.
+    big = np.array([[2.0**24], [1.0], [1.0]], dtype=np.float32)
+    out = normalise_columns(big)
+    assert out.dtype == np.float32
+    assert out[0, 0] == np.float32(1 - 2.0**-23)
+    # the same column as a key column of SA: AGG of pixel 0 for the one-hot score of pixel 0
+    sa = np.array([[2.0**24, 1, 1], [1, 1, 1], [1, 1, 1]], dtype=np.float32)
+    agg = aggregate(sa, np.array([[1.0], [0.0], [0.0]], dtype=np.float32))
+    assert agg[0, 0] == np.float32(1 - 2.0**-23)
+    np.testing.assert_allclose(agg[1:, 0], [1 / 3, 1 / 3], rtol=1e-6)
+
+
+def test_zero_key_column_message_is_exact():
+    sa = np.array([[1.0, 0.0], [1.0, 0.0]], dtype=np.float32)
+    with pytest.raises(ValueError, match="^self_attention has a key column that sums to 0; "
+                                         "AGG is undefined$"):
+        aggregate(sa, np.ones((2, 1), dtype=np.float32))

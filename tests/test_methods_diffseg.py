@@ -92,8 +92,44 @@ def test_diffseg_recovers_proxy_segments():
 def test_diffseg_with_only_zero_maps_fails_clearly():
     sa = np.zeros((256, 256), np.float32)
     sa[np.arange(256), np.arange(256)] = 1.0
-    with pytest.raises(ValueError, match="zero"):
+    with pytest.raises(ValueError, match=r"^DiffSeg found no valid attention map: every anchor "
+                                         r"map holds a zero entry \(log 0\)\. Store SA without "
+                                         r"flushing small values to zero\.$"):
         diffseg_clusters(sa, DiffSegSettings(), 32)
+
+
+def test_log_maps_are_float32_with_float64_entropy_terms_and_no_warnings():
+    import warnings
+
+    maps = np.array([[0.5, 0.5], [0.0, 1.0], [-0.5, 1.5]])  # float64; a zero, a negative
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # log 0 and log of a negative stay silent
+        logs = LogMaps(maps)
+    assert logs.maps.dtype == np.float32 and logs.entropy_terms.dtype == np.float64
+    assert logs.valid.tolist() == [True, False, False]
+    np.testing.assert_array_equal(logs.logs[1:], 0.0)
+    assert logs.entropy_terms[0] == pytest.approx(np.log(0.5), rel=1e-6)
+
+
+def test_merges_and_refinement_return_float32():
+    assert merge_anchors(LogMaps(MAPS), np.array([0, 2]), 0.3).dtype == np.float32
+    assert merge_greedy(MAPS, 0.3).dtype == np.float32
+    import warnings
+
+    maps = np.array([[1, 0], [0.9, 0.1], [0, 1], [0.1, 0.9]], np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # one KMeans run from the given centres, no warning
+        refined = refine_kmeans(maps, np.array([[1, 0], [0, 1]], np.float32))
+    assert refined.dtype == np.float32
+
+
+def test_greedy_merge_skips_an_invalid_proposal_and_goes_on():
+    # P1 holds a zero (NaN KL with everything): it matches nothing, not even itself, and is
+    # dropped; P2 (far from P0 at threshold 0.3, KL 0.44) still forms its own group.
+    maps = np.array([[0.5, 0.5], [0.0, 1.0], [0.1, 0.9]], np.float32)
+    merged = merge_greedy(maps, 0.3)
+    np.testing.assert_allclose(merged, [[0.5, 0.5], [0.1, 0.9]], rtol=1e-6)
+    assert merge_greedy(maps[[1]], 0.3).shape == (0, 2)
 
 
 @pytest.mark.slow
@@ -102,3 +138,14 @@ def test_diffseg_full_size_recovers_proxy_segments():
     sa = synthetic.proxy_self_attention(segments, seed=0)
     clusters = diffseg_clusters(sa, DiffSegSettings(), 320)
     assert _ari(clusters, resize_labels_nearest(segments, 320)) >= 0.9
+
+
+def test_refinement_starts_from_the_proposals():
+    # a wide rectangle of 4 points: from the proposals (5, 0) and (5, 1) Lloyd stays in the
+    # top/bottom split (each point is closest to the centre with its y), a local optimum
+    # that k-means++ (which would pick far-apart points, the left/right split) does not reach
+    maps = np.zeros((4, 4), np.float32)
+    maps[:, :2] = [[0, 0], [0, 1], [10, 0], [10, 1]]
+    proposals = np.zeros((2, 4), np.float32)
+    proposals[:, :2] = [[5, 0], [5, 1]]
+    np.testing.assert_allclose(refine_kmeans(maps, proposals)[:, :2], [[5, 0], [5, 1]])

@@ -1,6 +1,8 @@
 """GrabCut variant: one-vs-rest graph cuts with CA unaries and SA pairwise terms."""
 
+import naive_reference as ref
 import numpy as np
+import pytest
 
 from langseg import synthetic
 from langseg.methods.graphcut import graphcut_labels, neighbour_weights
@@ -58,3 +60,39 @@ def test_graphcut_on_proxy_follows_segments():
     truth = np.array([2, 5, 7, 9])[segments]
     assert adjusted_rand_score(truth.ravel(), labels.ravel()) >= 0.9
     assert (labels != truth).sum() < (probs.argmax(0) != truth).sum()
+
+
+def test_neighbour_weights_match_a_naive_loop_in_every_direction():
+    rng = np.random.default_rng(0)
+    sa = rng.random((9, 9)).astype(np.float32)  # not symmetric
+    edges = neighbour_weights(sa, 3)
+    assert len(edges) == 4
+    for (structure, weights), (dy, dx) in zip(edges, [(0, 1), (1, 0), (1, 1), (1, -1)]):
+        want_structure = np.zeros((3, 3))
+        want_structure[1 + dy, 1 + dx] = 1.0
+        np.testing.assert_array_equal(structure, want_structure)
+        want = np.zeros((3, 3))
+        for y in range(3):
+            for x in range(3):
+                if 0 <= y + dy < 3 and 0 <= x + dx < 3:
+                    p, q = 3 * y + x, 3 * (y + dy) + x + dx
+                    want[y, x] = 9 * (float(sa[p, q]) + float(sa[q, p])) / 2
+        assert weights.dtype == np.float64
+        np.testing.assert_allclose(weights, want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_graphcut_equals_brute_force_energy_minimisation(seed):
+    """Every binary labelling of a 3x3 grid tried per class (tests/naive_reference.py)."""
+    rng = np.random.default_rng(seed)
+    scores = rng.dirichlet(np.ones(4) * 0.7, size=9).T.reshape(4, 3, 3).astype(np.float32)
+    scores[3] = np.minimum(scores[3], 0.25)  # class 3: max exactly 0.25: not a candidate
+    scores[3, 0, 0] = 0.25
+    sa = rng.random((9, 9)).astype(np.float32)
+    sa /= sa.sum(axis=1, keepdims=True)
+    weight = (0.05, 0.2, 0.5)[seed % 3]
+    settings = GrabCutSettings(pairwise_weight=weight, min_class_prob=0.25)
+    want = ref.graphcut_brute_force(scores, sa, weight, 0.25, settings.probability_floor)
+    np.testing.assert_array_equal(graphcut_labels(scores, sa, settings, 3), want)
+    up = graphcut_labels(scores, sa, settings, 6)  # nearest x2
+    np.testing.assert_array_equal(up, np.repeat(np.repeat(want, 2, axis=0), 2, axis=1))

@@ -13,7 +13,9 @@ def test_label_clusters_by_hand_including_the_ignore_region():
     # cluster 5: mean p0 = (0.9 + 0.3) / 2 = 0.6 > 0.4 -> class 0
     # cluster 7: mean p0 = (0.1 + 0.4) / 2 = 0.25 < 0.75 -> class 1
     # cluster -1 (GT ignore, its own cluster): mean p0 = (0.2 + 0.6) / 2 = 0.4 < 0.6 -> class 1
-    np.testing.assert_array_equal(label_clusters(clusters, probs), [[0, 0, 1], [1, 1, 1]])
+    labels = label_clusters(clusters, probs)
+    assert labels.dtype == np.int64
+    np.testing.assert_array_equal(labels, [[0, 0, 1], [1, 1, 1]])
 
 
 def test_label_clusters_ties_pick_the_first_class():

@@ -67,3 +67,61 @@ def test_first_maximum_wins_on_ties():
     scores = np.full((4, 2, 2), 0.25, dtype=np.float32)
     assert not argmax_channels(scores).any()
     assert (argmax_channels(scores, np.array([2, 3])) == 2).all()
+
+
+def test_float64_cosines_give_float32_probabilities():
+    # logits [ln 3, 0] (temperature 0.5) -> p = [3/4, 1/4]
+    cos = np.array([[[0.5 * np.log(3.0)]], [[0.0]]])  # float64
+    p = class_probabilities(cos, 0.5, voc_background=False)
+    assert p.dtype == np.float32
+    np.testing.assert_allclose(p[:, 0, 0], [0.75, 0.25], rtol=1e-6)
+
+
+def test_background_is_zero_exactly_at_the_offset_and_default_offset_is_08():
+    # two equal classes: max p = 0.5 -> bg = (1 - 0.5) - 0.5 = 0 with offset 0.5
+    cos = np.zeros((2, 1, 1), np.float32)
+    p = class_probabilities(cos, 0.1, voc_background=True, background_offset=0.5)
+    assert p[:, 0, 0].tolist() == [0.0, 0.5, 0.5]
+    # ten equal classes: max p = 0.1 -> the default offset 0.8 gives bg = 0.9 - 0.8 = 0.1
+    p = class_probabilities(np.zeros((10, 1, 1), np.float32), 0.1, voc_background=True)
+    assert p[0, 0, 0] == pytest.approx(0.1, abs=1e-6)
+
+
+def test_allowed_channels_keeps_label_0_and_the_last_channel():
+    gt = np.array([[0, 2], [-1, 1]], dtype=np.int32)
+    ids = allowed_channels(gt, 3, voc_background=False)  # label 2 == last channel: allowed
+    assert ids.dtype == np.int64 and ids.tolist() == [0, 1, 2]
+    with pytest.raises(ValueError, match="^gt holds label 3 but the methods have only 3 "
+                                         "channels; check the dataset's class list$"):
+        allowed_channels(gt + (gt == 2), 3, voc_background=False)  # labels 0, 1, 3
+    assert allowed_channels(np.full((2, 2), -1), 3, voc_background=False).tolist() == []
+    assert allowed_channels(np.full((2, 2), -1), 3, voc_background=True).tolist() == [0]
+
+
+def test_mask_channels_copies_and_uses_the_report_value():
+    scores = np.array([0.2, 0.5, 0.3], np.float32).reshape(3, 1, 1)
+    masked = mask_channels(scores, np.array([1]))
+    assert masked.dtype == np.float32 and masked[:, 0, 0].tolist() == [-100.0, 0.5, -100.0]
+    assert scores[:, 0, 0].tolist() == [np.float32(0.2), 0.5, np.float32(0.3)]  # input kept
+    assert mask_channels(scores, np.array([0, 2]), value=-1.0)[1, 0, 0] == -1.0
+    assert mask_channels(scores.astype(np.float64), np.array([1])).dtype == np.float32
+
+
+def test_argmax_over_one_allowed_channel_and_none_is_int64():
+    scores = np.array([0.2, 0.5, 0.3], np.float32).reshape(3, 1, 1)
+    assert argmax_channels(scores, np.array([2]))[0, 0] == 2
+    empty = argmax_channels(scores, np.array([], dtype=np.int64))
+    assert empty.dtype == np.int64 and empty.shape == (1, 1)
+    assert argmax_channels(scores, np.array([0, 2], dtype=np.int32)).dtype == np.int64
+
+
+def test_synonyms_take_the_max_over_their_names_after_the_softmax():
+    # 3 names, classes (2 names, 1 name); logits [ln 2, 0, 0] -> p over names [1/2, 1/4, 1/4]
+    # -> class 0 = max(1/2, 1/4) = 1/2, class 1 = 1/4; VOC background (1 - 1/2) - 0.25 = 0.25
+    cos = np.array([[[np.log(2.0)]], [[0.0]], [[0.0]]], np.float32)
+    p = class_probabilities(cos, 1.0, voc_background=False, name_counts=(2, 1))
+    np.testing.assert_allclose(p[:, 0, 0], [0.5, 0.25], rtol=1e-6)
+    p = class_probabilities(cos, 1.0, voc_background=True, background_offset=0.25,
+                            name_counts=(2, 1))
+    assert p.dtype == np.float32
+    np.testing.assert_allclose(p[:, 0, 0], [0.25, 0.5, 0.25], rtol=1e-6)

@@ -1,5 +1,6 @@
 """segment_image: every method end to end on proxies, W filters, AggSD mapping, validation."""
 
+import re
 import subprocess
 import sys
 from dataclasses import replace
@@ -186,3 +187,120 @@ def test_importing_methods_and_metrics_does_not_import_torch():
             "if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+_COS = np.zeros((3, 4, 4), np.float32)
+_SA = np.full((16, 16), 1 / 16, np.float32)
+
+
+@pytest.mark.parametrize(("method", "present", "field", "source"), [
+    (Method.GEM, {}, "cosines", "the gem cache"),
+    (Method.AGGGEM, {"cosines": _COS}, "self_attention", "the sd_sa cache"),
+    (Method.DIFFSEGCLUST, {"cosines": _COS}, "self_attention", "the sd_sa cache"),
+    (Method.SPECCLUST, {"cosines": _COS}, "self_attention", "the sd_sa cache"),
+    (Method.GRABCUT, {"cosines": _COS}, "self_attention", "the sd_sa cache"),
+    (Method.GEMW, {"cosines": _COS}, "gt", "the prepared ground truth"),
+    (Method.GTCLUST, {"cosines": _COS}, "gt", "the prepared ground truth"),
+    (Method.AGGGEMW, {"cosines": _COS, "self_attention": _SA}, "gt", "the prepared ground truth"),
+    (Method.AGGSD, {}, "sd_gt", "the sd_gt cache"),
+    (Method.AGGSD_ZS, {}, "sd_gt", "the sd_zs cache (SD prompted with the predicted classes)"),
+])
+def test_missing_input_message_names_field_and_source(method, present, field, source):
+    message = (f"method {method.value!r} needs ImageInputs.{field} (from {source}), but it is "
+               f"None")
+    with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
+        segment_image(method, ImageInputs(**present), _settings())
+
+
+@pytest.mark.parametrize("method", [Method.GEMW, Method.AGGGEMW, Method.GTCLUST])
+def test_gt_of_the_wrong_size_is_refused_by_the_w_methods(method):
+    inputs = ImageInputs(cosines=_COS, self_attention=_SA, gt=np.zeros((5, 5), int))
+    with pytest.raises(ValueError, match=r"^gt must be \(64, 64\) \(output_size\), got \(5, 5\)$"):
+        segment_image(method, inputs, _settings())
+
+
+def test_gem_ignores_a_gt_of_another_size():
+    out = segment_image(Method.GEM, ImageInputs(cosines=_COS, gt=np.zeros((5, 5), int)),
+                        _settings())
+    assert out.shape == (SIZE, SIZE) and not out.any()  # equal cosines: first class wins
+
+
+def test_aggsd_refuses_a_non_square_row_count():
+    sd = SDGroundTruthAttention(agg=np.ones((3, 2), np.float32),
+                                ca_colsum=np.ones(2, np.float32), class_ids=np.array([4]))
+    with pytest.raises(ValueError, match=r"^sd_gt.agg must have N = r\*r rows, got 3$"):
+        segment_image(Method.AGGSD, ImageInputs(sd_gt=sd), _settings())
+
+
+def test_agggemw_without_background_refuses_synonyms():
+    inputs = ImageInputs(cosines=np.zeros((4, 4, 4), np.float32), self_attention=_SA,
+                         gt=np.zeros((SIZE, SIZE), int), name_counts=(2, 1, 1))
+    with pytest.raises(ValueError, match="^agggemw without the background rule masks cosine "
+                                         r"channels by class id; it takes one name per class "
+                                         r"\(name_counts=None\)$"):
+        segment_image(Method.AGGGEMW, inputs, _settings())
+
+
+def test_aggsd_without_background_one_class_and_no_class():
+    # one prompted class (id 4): its column is the only channel -> every pixel is 4
+    sd = SDGroundTruthAttention(agg=_sd_gt()[:, :2], ca_colsum=np.ones(2, np.float32),
+                                class_ids=np.array([4]))
+    settings = MethodSettings.for_dataset("context", {"output_size": 2})
+    out = segment_image(Method.AGGSD, ImageInputs(sd_gt=sd), settings)
+    assert out.dtype == np.int16 and out.tolist() == [[4, 4], [4, 4]]
+    # no class: no channel, every pixel 0 (as coded)
+    none = SDGroundTruthAttention(agg=_sd_gt()[:, :1], ca_colsum=np.ones(1, np.float32),
+                                  class_ids=np.zeros(0, np.int64))
+    assert not segment_image(Method.AGGSD, ImageInputs(sd_gt=none), settings).any()
+
+
+_UNIFORM_SA = np.full((4, 4), 0.25, np.float32)  # 2x2 grid: AGG = the mean over the pixels
+
+
+@pytest.mark.parametrize(("gt_classes", "want"), [
+    ((0, 1, 2), 1),  # every channel live: class 1 has the highest cosine
+    ((1, 2), 1),     # channel 0 dead (exactly 0 after the -100 filter): one zero channel
+    ((0, 2), 2),     # channel 1 dead: 2 beats 0
+])
+def test_agggemw_outside_voc_with_dead_channels_by_hand(gt_classes, want):
+    # cosines 0.20, 0.22, 0.21 everywhere (s = 0.01): among the allowed classes the highest
+    # cosine has the highest probability at every pixel, so its AGG (uniform SA) wins
+    cos = np.array([0.20, 0.22, 0.21], np.float32)[:, None, None] * np.ones((3, 2, 2), np.float32)
+    gt = np.array(gt_classes * 4)[:4].reshape(2, 2)
+    out = segment_image(Method.AGGGEMW, ImageInputs(cosines=cos, self_attention=_UNIFORM_SA,
+                                                    gt=gt), _settings(output_size=2))
+    assert out.tolist() == [[want, want], [want, want]]
+
+
+@pytest.mark.parametrize(("unary", "want"), [("probabilities", [[0, 0], [0, 1]]),
+                                             ("agg", [[0, 0], [0, 0]])])
+def test_grabcut_unary_choice_by_hand(unary, want):
+    # 2x2 grid, no pairwise term. Probabilities: pixel (1, 1) is class 1 (cos 0.30 vs 0.20),
+    # the rest class 0. AGG with a uniform SA is the pixel mean: class 0 (3/4) everywhere.
+    cos = np.zeros((2, 2, 2), np.float32)
+    cos[0] = 0.30
+    cos[1] = 0.20
+    cos[:, 1, 1] = [0.20, 0.30]
+    settings = _settings(output_size=2, grabcut={"unary": unary, "pairwise_weight": 0.0})
+    out = segment_image(Method.GRABCUT, ImageInputs(cosines=cos, self_attention=_UNIFORM_SA),
+                        settings)
+    assert out.tolist() == want
+
+
+def test_gem_with_synonyms_takes_the_max_over_each_class_names():
+    # names (class 0: two names, class 1: one); cosines 0.20, 0.25, 0.22 at every pixel:
+    # the softmax over names peaks at name 1, a name of class 0 -> class 0 (per name: 1)
+    cos = np.array([0.20, 0.25, 0.22], np.float32)[:, None, None] * np.ones((3, 2, 2), np.float32)
+    out = segment_image(Method.GEM, ImageInputs(cosines=cos, name_counts=(2, 1)),
+                        _settings(output_size=2))
+    assert out.tolist() == [[0, 0], [0, 0]]
+
+
+def test_voc_background_offset_setting_reaches_the_probabilities():
+    # two equal classes: p = 1/2 each; offset 0 -> background 1/2 ties and wins (channel 0);
+    # the default offset 0.8 would give background 0 and class 1
+    cos = np.full((2, 2, 2), 0.2, np.float32)
+    settings = MethodSettings.for_dataset("voc2012", {"output_size": 2, "background_offset": 0.0})
+    assert not segment_image(Method.GEM, ImageInputs(cosines=cos), settings).any()
+    default = MethodSettings.for_dataset("voc2012", {"output_size": 2})
+    assert (segment_image(Method.GEM, ImageInputs(cosines=cos), default) == 1).all()

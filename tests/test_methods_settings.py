@@ -5,6 +5,7 @@ import json
 import pytest
 
 from langseg.methods import MethodSettings, SVDSolver
+from langseg.methods.settings import DiffSegSettings, GrabCutSettings, SpecClustSettings
 from langseg.params import DatasetKind
 
 
@@ -73,3 +74,86 @@ def test_settings_are_frozen():
     s = MethodSettings.for_dataset("voc2012")
     with pytest.raises(AttributeError):
         s.temperature = 1.0  # type: ignore[misc]
+
+
+def _direct(**changes):
+    values = {"temperature": 0.1, "voc_background": True, "agggemw_ca_norm": False,
+              "aggsd_minmax": True, **changes}
+    return MethodSettings(**values)
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"temperature": 0.0}, "temperature must be a number > 0.0, got 0.0"),
+    ({"voc_background": 1}, "voc_background must be true or false, got 1"),
+    ({"background_offset": -0.5}, "background_offset must be a number >= 0.0 and <= 1.0, got"),
+    ({"output_size": 0}, "output_size must be an integer >= 1, got 0"),
+    ({"agggemw_ca_norm": "yes"}, "agggemw_ca_norm must be true or false"),
+    ({"aggsd_ca_norm": 0}, "aggsd_ca_norm must be true or false"),
+    ({"aggsd_minmax": None}, "aggsd_minmax must be true or false"),
+    ({"diffseg": {"grid": 4}}, "diffseg must be a DiffSegSettings$"),
+    ({"grabcut": GrabCutSettings}, "grabcut must be a GrabCutSettings$"),
+])
+def test_direct_construction_messages_start_with_the_field(changes, message):
+    with pytest.raises(ValueError, match="^" + message):
+        _direct(**changes)
+
+
+def test_closed_bounds_are_accepted():
+    # background_offset in [0, 1] (closed), output_size >= 1
+    assert _direct(background_offset=0.0, output_size=1).output_size == 1
+    assert _direct(background_offset=1.0).background_offset == 1.0
+
+
+def test_grabcut_unary_must_be_the_enum():
+    with pytest.raises(ValueError, match="^grabcut.unary must be one of probabilities, agg, "
+                                         "got 'agg'$"):
+        GrabCutSettings(unary="agg")
+
+
+def test_unknown_nested_key_lists_the_allowed_ones():
+    with pytest.raises(ValueError, match="allowed: grid, kl_threshold, iterations, refine$"):
+        MethodSettings.for_dataset("context", {"diffseg": {"gird": 3}})
+
+
+def test_to_dict_turns_enums_into_plain_strings():
+    d = MethodSettings.for_dataset("context").to_dict()
+    assert type(d["specclust"]["solver"]) is str and d["specclust"]["solver"] == "truncated"
+    assert type(d["grabcut"]["unary"]) is str and d["grabcut"]["unary"] == "probabilities"
+
+
+@pytest.mark.parametrize(("kind", "field", "value", "message"), [
+    (DiffSegSettings, "grid", 1, "diffseg.grid must be an integer >= 2, got 1$"),
+    (DiffSegSettings, "kl_threshold", 0.0, "diffseg.kl_threshold must be a number > 0.0, got"),
+    (DiffSegSettings, "iterations", 0, "diffseg.iterations must be an integer >= 1, got 0$"),
+    (DiffSegSettings, "refine", 1, "diffseg.refine must be true or false, got 1$"),
+    (SpecClustSettings, "n_vectors", 0, "specclust.n_vectors must be an integer >= 1, got 0$"),
+    (SpecClustSettings, "n_clusters", 1, "specclust.n_clusters must be an integer >= 2, got"),
+    (SpecClustSettings, "seed", -1, "specclust.seed must be an integer >= 0, got -1$"),
+    (SpecClustSettings, "solver", "full", "specclust.solver must be one of truncated, full, "),
+    (SpecClustSettings, "n_init", 0, "specclust.n_init must be an integer >= 1, got 0$"),
+    (GrabCutSettings, "pairwise_weight", -1.0, "grabcut.pairwise_weight must be a number >= 0.0,"),
+    (GrabCutSettings, "min_class_prob", -0.1, "grabcut.min_class_prob must be a number >= 0.0 "),
+    (GrabCutSettings, "probability_floor", 1.5,
+     "grabcut.probability_floor must be a number > 0.0 and <= 1.0, got 1.5$"),
+    (GrabCutSettings, "probability_floor", 0.0, "grabcut.probability_floor must be a number >"),
+])
+def test_nested_refusals_start_with_the_dotted_key(kind, field, value, message):
+    with pytest.raises(ValueError, match="^" + message):
+        kind(**{field: value})
+
+
+@pytest.mark.parametrize(("kind", "values"), [
+    (DiffSegSettings, {"grid": 2, "iterations": 1}),
+    (SpecClustSettings, {"n_vectors": 1, "n_clusters": 2, "seed": 0}),
+    (GrabCutSettings, {"pairwise_weight": 0.0, "min_class_prob": 0.0, "probability_floor": 1.0}),
+])
+def test_nested_lowest_allowed_values_are_accepted(kind, values):
+    settings = kind(**values)
+    assert {key: getattr(settings, key) for key in values} == values
+
+
+def test_unknown_key_lists_every_overridable_key():
+    with pytest.raises(ValueError, match="^unknown method_settings key 'temprature'; allowed: "
+                                         "agggemw_ca_norm, aggsd_minmax, background_offset, "
+                                         "diffseg, grabcut, output_size, specclust, temperature$"):
+        MethodSettings.for_dataset("context", {"temprature": 0.1})
