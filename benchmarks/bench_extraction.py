@@ -18,6 +18,9 @@ Parts (``--parts``, comma-separated; each one that fails prints its traceback an
   float32 on the CPU for the same images and the same noise draw: SA max relative error and the
   pixel agreement of AggGEM, DiffSegClust and SpecClust (VOC settings, CLIP cosines on CPU).
 * ``capture``: one UNet pass with the default processors vs with our capture (overhead).
+* ``compute``: the SA pass without the store, per batch size: the device's ceiling. Steps timed
+  cumulatively on the same prepared batch: VAE + UNet + aggregation; + encoding on the device;
+  + copying the codes to host memory (what the extraction hands to its writer).
 
     python benchmarks/bench_extraction.py --parts writer               # CPU cost per image
     python benchmarks/bench_extraction.py --preset tiny --parts passes,agreement
@@ -392,8 +395,63 @@ def bench_capture(args, results: dict) -> None:
           f"(x{t_cap / t_plain:.2f}); SA aggregation {t_agg:.4f}; peak RSS {peak_rss_gib():.1f} GiB")
 
 
+# --------------------------------------------------------------------------------------- compute
+
+
+def bench_compute(args, results: dict) -> None:
+    import torch
+
+    from langseg.cache import DEFAULT_SA_CODEC
+    from langseg.cache.codecs import encode_sa_tensor
+    from langseg.cache.writer import stage_on_host
+    from langseg.models.sd import preprocess_images, self_attention_batch
+
+    device = torch.device(args.device if args.device != "auto" else
+                          ("cuda" if torch.cuda.is_available() else "cpu"))
+    sd = model("sd", args.preset, device.type)
+    rows = []
+    for bs in args.batch_sizes:
+        pixels = preprocess_images(random_images(bs, seed=1), "report")
+        pixels = pixels.pin_memory() if device.type == "cuda" else pixels
+
+        def attention():
+            return self_attention_batch(sd, pixels.to(sd.device, non_blocking=True),
+                                        timestep=100, seed=0)
+
+        def encoded():
+            return [encode_sa_tensor(sa, DEFAULT_SA_CODEC) for sa in attention()]
+
+        def on_host():
+            readies = [stage_on_host(list(codes))[1] for codes in encoded()]
+            for ready in readies:
+                ready()
+
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+            torch.cuda.reset_peak_memory_stats()
+        row = {"batch_size": bs}
+        for step, fn in (("attention", attention), ("+ encode", encoded),
+                         ("+ to host", on_host)):
+            row[step] = bs / timed(fn, device, max(1, args.repeats))
+        row["peak_gpu_gib"] = (torch.cuda.max_memory_allocated() / 2**30
+                               if device.type == "cuda" else None)
+        rows.append(row)
+        print(f"  compute bs={bs}: " + ", ".join(f"{k} {row[k]:.1f}" for k in
+                                                 ("attention", "+ encode", "+ to host")),
+              flush=True)
+    results["compute"] = rows
+    print(f"\n## SA pass without the store (images/s, best of {max(1, args.repeats)}), preset "
+          f"{args.preset}, device {device}, codec {DEFAULT_SA_CODEC.value}")
+    print("| batch size | VAE + UNet + aggregation | + encode | + codes to host | peak GPU GiB |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        gpu = "" if r["peak_gpu_gib"] is None else f"{r['peak_gpu_gib']:.1f}"
+        print(f"| {r['batch_size']} | {r['attention']:.2f} | {r['+ encode']:.2f} | "
+              f"{r['+ to host']:.2f} | {gpu} |")
+
+
 PARTS = {"writer": bench_writer, "writer-steps": bench_writer_steps, "passes": bench_passes,
-         "agreement": bench_agreement, "capture": bench_capture}
+         "agreement": bench_agreement, "capture": bench_capture, "compute": bench_compute}
 
 
 def main(argv=None) -> int:

@@ -7,7 +7,9 @@
 #      the agreement of CUDA float16 with CPU float32 (SA error; AggGEM/DiffSegClust/SpecClust);
 #   4. the store writer at 16 workers (its steps apart: zstd, file writes, zarr; threads against
 #      writer processes: CPU cost and images/s),
-#      and the SA pass end to end with writer processes (models.store_writer: processes).
+#      and the SA pass end to end with writer processes (models.store_writer: processes);
+#   5. the SA pass without the store (`compute`: the device's own ceiling per batch size), and
+#      end to end with 16 writer threads (`wide`).
 # Each part runs under its own time limit; a failing part prints its error and the rest go on.
 # Results: printed, and written to $OUT (or a temporary folder): summary.txt, *.log, bench.json.
 #
@@ -26,10 +28,10 @@ START=$(date +%s)
 
 if [ "$PRESET" = tiny ]; then  # dry run: small and quick
     BATCH_SIZES="1 2"; IMAGES=6; BATCHES=2; WRITER_IMAGES=2; THREADS=2; WIDE=2; PROC_BS="2"
-    T_TESTS=600; T_BENCH=900; T_WRITER=300; T_PROCS=300
+    WIDE_BS=2; T_TESTS=600; T_BENCH=900; T_WRITER=300; T_PROCS=300; T_WIDE=300
 else
     BATCH_SIZES="1 8 16 32"; IMAGES=96; BATCHES=3; WRITER_IMAGES=16; THREADS=8; WIDE=16
-    PROC_BS="16 32"; T_TESTS=100; T_BENCH=260; T_WRITER=90; T_PROCS=80
+    PROC_BS="16 32"; WIDE_BS=32; T_TESTS=100; T_BENCH=260; T_WRITER=90; T_PROCS=110; T_WIDE=60
 fi
 
 note() { echo "$*" | tee -a "$SUMMARY"; }
@@ -81,12 +83,16 @@ part writer16 "$T_WRITER" "$PY" benchmarks/bench_extraction.py --device "$DEVICE
     --json "$OUTDIR/writer16.json"
 
 part procs "$T_PROCS" "$PY" benchmarks/bench_extraction.py --device "$DEVICE" --preset "$PRESET" \
-    --parts passes --passes sd_sa --batch-sizes $PROC_BS --images "$IMAGES" \
-    --batches "$BATCHES" --threads "$THREADS" --store-writer processes \
+    --parts compute,passes --passes sd_sa --batch-sizes $PROC_BS --images "$IMAGES" \
+    --batches "$BATCHES" --threads "$THREADS" --store-writer processes --repeats 2 \
     --json "$OUTDIR/procs.json"
 
+part wide "$T_WIDE" "$PY" benchmarks/bench_extraction.py --device "$DEVICE" --preset "$PRESET" \
+    --parts passes --passes sd_sa --batch-sizes $WIDE_BS --images "$IMAGES" \
+    --batches "$BATCHES" --threads "$WIDE" --json "$OUTDIR/wide.json"
+
 note "total: $(( $(date +%s) - START )) s; results in $OUTDIR"
-"$PY" - "$OUTDIR/bench.json" "$OUTDIR/writer16.json" "$OUTDIR/procs.json" <<'EOF' | tee -a "$SUMMARY"
+"$PY" - "$OUTDIR"/{bench,writer16,procs,wide}.json <<'EOF' | tee -a "$SUMMARY"
 import json, sys
 r = {"passes": [], "writer": {"rows": []}}
 for path in sys.argv[1:]:
@@ -96,16 +102,20 @@ for path in sys.argv[1:]:
         print(f"no results in {path}: {err}")
         continue
     print(path.rsplit("/", 1)[-1], "header:", part.get("header"), "failed:", part.get("failed"))
-    writer = part["header"].get("store_writer", "threads")
+    writer = f"{part['header']['threads']} {part['header'].get('store_writer', 'threads')}"
     r["passes"] += [dict(p, **{"pass": f"{p['pass']} ({writer})"}) for p in part.get("passes", [])]
+    r.setdefault("compute", []).extend(part.get("compute", []))
     r["writer"]["rows"] += part.get("writer", {}).get("rows", [])
     r.setdefault("writer_steps", []).extend(part.get("writer_steps", []))
     r.update({k: v for k, v in part.items() if k == "agreement"})
 for p in r.get("passes", []):
     if not p.get("warmup"):
         gpu = p["peak_gpu_gib"]
-        print(f"{p['pass']:19s} bs={p['batch_size']:<3d} {p['images_per_s']:8.2f} images/s "
+        print(f"{p['pass']:22s} bs={p['batch_size']:<3d} {p['images_per_s']:8.2f} images/s "
               f"peak GPU {'-' if gpu is None else f'{gpu:.1f}'} GiB")
+for c in r.get("compute", []):
+    print(f"SA without the store bs={c['batch_size']:<3d} attention {c['attention']:.1f}, "
+          f"+ encode {c['+ encode']:.1f}, + to host {c['+ to host']:.1f} images/s")
 if "agreement" in r:
     print("agreement:", r["agreement"])
 for w in r.get("writer_steps", []):
