@@ -21,6 +21,9 @@ Parts (``--parts``, comma-separated; each one that fails prints its traceback an
 * ``compute``: the SA pass without the store, per batch size: the device's ceiling. Steps timed
   cumulatively on the same prepared batch: VAE + UNet + aggregation; + encoding on the device;
   + copying the codes to host memory (what the extraction hands to its writer).
+* ``profile``: where the device time of one SA batch (the first ``--batch-sizes``) goes: the
+  torch profiler's kernels, most expensive first, then the VAE encoder, the UNet and the
+  aggregation timed apart, and the whole with cuDNN autotuning on.
 
     python benchmarks/bench_extraction.py --parts writer               # CPU cost per image
     python benchmarks/bench_extraction.py --preset tiny --parts passes,agreement
@@ -30,6 +33,7 @@ Parts (``--parts``, comma-separated; each one that fails prints its traceback an
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import resource
@@ -96,10 +100,8 @@ def bench_writer(args, results: dict) -> None:
     encoded = [encode_sa(m, DEFAULT_SA_CODEC) for m in maps]
     n = args.writer_images
     rows = []
-    modes = [("serial", 0, False), ("threads", 1, False), ("threads", args.threads, False),
-             ("processes", args.threads, True)]
     with tempfile.TemporaryDirectory(prefix="bench_writer_") as tmp:
-        for label, threads, processes in dict.fromkeys(modes):
+        for threads in dict.fromkeys((0, 1, args.threads)):
             for kind in ("float32 in (CPU extraction)", "uint8 in (GPU extraction)"):
                 store = write_store(Path(tmp) / f"{threads}-{len(rows)}.zarr", manifest={},
                                     image_ids=[str(i) for i in range(n)],
@@ -107,24 +109,17 @@ def bench_writer(args, results: dict) -> None:
                 items = [maps[i % 2] if kind.startswith("float32") else
                          EncodedSA(DEFAULT_SA_CODEC, encoded[i % 2].values,
                                    encoded[i % 2].row_scale) for i in range(n)]
-                writer = PipelinedWriter(store, threads=threads, processes=processes,
-                                         max_pending=2 * max(1, threads))
-                if processes:  # start the processes (and their imports) outside the timing
-                    writer.submit(0, sa=items[0])
-                    writer.wait()
                 cpu, wall = time.process_time(), time.perf_counter()
-                spawned = writer.process_cpu_seconds
-                with writer:
-                    for i, item in enumerate(items[1:] if processes else items,
-                                             start=int(processes)):
+                with PipelinedWriter(store, threads=threads,
+                                     max_pending=2 * max(1, threads)) as writer:
+                    for i, item in enumerate(items):
                         writer.submit(i, sa=item)
                     writer.wait()
                     wall = time.perf_counter() - wall
-                    cpu = time.process_time() - cpu + writer.process_cpu_seconds - spawned
-                timed = n - int(processes)
-                name = "serial" if threads == 0 else f"{label}, {threads}"
-                rows.append({"writer": name, "input": kind, "core_s_per_image": cpu / timed,
-                             "images_per_s": timed / wall})
+                    cpu = time.process_time() - cpu
+                name = "serial" if threads == 0 else f"threads, {threads}"
+                rows.append({"writer": name, "input": kind, "core_s_per_image": cpu / n,
+                             "images_per_s": n / wall})
     results["writer"] = {"codec": DEFAULT_SA_CODEC.value, "images": n, "rows": rows}
     print(f"\n## CPU cost per image: codec {DEFAULT_SA_CODEC.value}, N = 4096, {n} images, "
           f"hard scenes (dense-floor, flat-noisy)")
@@ -211,58 +206,72 @@ def _pass_params(source: str, preset: str) -> dict:
             **({"sa_codec": "default"} if source == "sd_sa" else {})}
 
 
-def bench_passes(args, results: dict) -> None:
+def _one_pass(args, device, source: str, loaded, paths, labels, store: Path, bs: int,
+              loaders: int) -> dict:
+    """One timed ``run_job`` of ``source`` at batch size ``bs``: its row."""
     import torch
 
-    from langseg.cache.writer import StoreWriterKind
     from langseg.params import Device
     from langseg.pipeline.extract import RuntimeOptions, open_job, run_job
+
+    n = min(len(paths), max(args.min_images, bs * args.batches))
+    runtime = RuntimeOptions(device=Device(device.type), batch_size=bs, threads=args.threads,
+                             loaders=loaders)
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+    job = open_job(_pass_params(source, args.preset), [p.stem for p in paths[:n]], labels[:n],
+                   store, runtime, model=loaded)
+    sync(device)
+    wall = time.perf_counter()
+    times = run_job(job, paths[:n], bs, desc=f"{source} bs={bs}", log=QUIET, loaders=loaders)
+    sync(device)
+    wall = time.perf_counter() - wall
+    return {"pass": source, "batch_size": bs, "images": n, "loaders": loaders,
+            "times": dataclasses.asdict(times), "images_per_s": n / wall, "seconds": wall,
+            "peak_gpu_gib": (torch.cuda.max_memory_allocated() / 2**30
+                             if device.type == "cuda" else None),
+            "peak_rss_gib": peak_rss_gib()}
+
+
+def bench_passes(args, results: dict) -> None:
+    import torch
 
     device = torch.device(args.device if args.device != "auto" else
                           ("cuda" if torch.cuda.is_available() else "cpu"))
     rows = results.setdefault("passes", [])
+    runs = [(args.batch_sizes[0], args.loaders[0], True)]  # the first run warms up
+    runs += [(bs, loaders, False) for bs in args.batch_sizes for loaders in args.loaders]
     with tempfile.TemporaryDirectory(prefix="bench_passes_") as tmp:
         paths = _write_jpegs(Path(tmp), args.images)
         labels = _labels(args.images)
         for source in args.passes:
             loaded = model("clip" if source == "gem" else "sd", args.preset, device.type)
-            for bs in [args.batch_sizes[0], *args.batch_sizes]:  # the first run warms up
-                n = min(len(paths), max(args.min_images, bs * args.batches))
-                runtime = RuntimeOptions(device=Device(device.type), batch_size=bs,
-                                         threads=args.threads,
-                                         store_writer=StoreWriterKind(args.store_writer))
-                if device.type == "cuda":
-                    torch.cuda.empty_cache()
-                    torch.cuda.reset_peak_memory_stats()
-                store = Path(tmp) / f"{source}-{bs}.zarr"
-                ids = [p.stem for p in paths[:n]]
-                job = open_job(_pass_params(source, args.preset), ids, labels[:n], store,
-                               runtime, model=loaded)
-                sync(device)
-                wall = time.perf_counter()
-                run_job(job, paths[:n], bs, desc=f"{source} bs={bs}", log=QUIET)
-                sync(device)
-                wall = time.perf_counter() - wall
-                row = {"pass": source, "batch_size": bs, "images": n,
-                       "images_per_s": n / wall, "seconds": wall,
-                       "peak_gpu_gib": (torch.cuda.max_memory_allocated() / 2**30
-                                        if device.type == "cuda" else None),
-                       "peak_rss_gib": peak_rss_gib()}
-                if bs == args.batch_sizes[0] and not any(
-                        r["pass"] == source and r.get("warmup") for r in rows):
-                    row["warmup"] = True
-                rows.append(row)
-                print(f"  {source} bs={bs}: {row['images_per_s']:.2f} images/s over {n} "
-                      f"images{' (warm-up)' if row.get('warmup') else ''}", flush=True)
+            for k, (bs, loaders, warmup) in enumerate(runs):
+                row = _one_pass(args, device, source, loaded, paths, labels,
+                                Path(tmp) / f"{source}-{k}.zarr", bs, loaders)
+                rows.append(dict(row, warmup=True) if warmup else row)
+                t = row["times"]
+                print(f"  {source} bs={bs} loaders={loaders}: {row['images_per_s']:.2f} images/s "
+                      f"over {row['images']} images{' (warm-up)' if warmup else ''}; seconds "
+                      f"waiting for images {t['waiting_for_images']:.2f}, computing "
+                      f"{t['computing']:.2f}, waiting for the writer "
+                      f"{t['waiting_for_writer']:.2f}, closing {t['closing']:.2f}", flush=True)
     print(f"\n## End to end (JPEG read to store closed), preset {args.preset}, device {device}, "
-          f"store writer: {args.threads} {args.store_writer}")
-    print("| pass | batch size | images | images / s | peak GPU GiB | peak RSS GiB |")
-    print("|---|---|---|---|---|---|")
+          f"store writer: {args.threads} threads; seconds "
+          f"of the main thread: waiting for images / computing / waiting for the writer / closing")
+    print("| pass | batch size | loaders | images | images / s | wait images | compute | "
+          "wait writer | closing | peak GPU GiB | peak RSS GiB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         if r.get("warmup"):
             continue
         gpu = "" if r["peak_gpu_gib"] is None else f"{r['peak_gpu_gib']:.1f}"
-        print(f"| {r['pass']} | {r['batch_size']} | {r['images']} | {r['images_per_s']:.2f} | "
+        t = r["times"]
+        print(f"| {r['pass']} | {r['batch_size']} | {r['loaders']} | {r['images']} | "
+              f"{r['images_per_s']:.2f} | "
+              f"{t['waiting_for_images']:.2f} | {t['computing']:.2f} | "
+              f"{t['waiting_for_writer']:.2f} | {t['closing']:.2f} | "
               f"{gpu} | {r['peak_rss_gib']:.1f} |")
 
 
@@ -414,7 +423,7 @@ def bench_compute(args, results: dict) -> None:
         pixels = preprocess_images(random_images(bs, seed=1), "report")
         pixels = pixels.pin_memory() if device.type == "cuda" else pixels
 
-        def attention():
+        def attention(pixels=pixels):
             return self_attention_batch(sd, pixels.to(sd.device, non_blocking=True),
                                         timestep=100, seed=0)
 
@@ -450,11 +459,64 @@ def bench_compute(args, results: dict) -> None:
               f"{r['+ to host']:.2f} | {gpu} |")
 
 
+def bench_profile(args, results: dict) -> None:
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    from langseg.attention import aggregate_self_attention
+    from langseg.models.sd import encode_latents, preprocess_images, run_pass
+
+    device = torch.device(args.device if args.device != "auto" else
+                          ("cuda" if torch.cuda.is_available() else "cpu"))
+    sd = model("sd", args.preset, device.type)
+    bs = args.batch_sizes[0]
+    pixels = preprocess_images(random_images(bs, seed=1), "report").to(sd.device)
+    empty = list(sd.tokenizer("")["input_ids"])
+    state: dict = {}
+
+    def vae():
+        with torch.inference_mode():
+            state["latents"] = encode_latents(sd, pixels)
+
+    def unet():
+        state["maps"] = run_pass(sd, state["latents"], [empty] * bs, timestep=100, seed=0,
+                                 capture_cross=False)[0]
+
+    def aggregate():
+        with torch.inference_mode():
+            return [aggregate_self_attention(m) for m in state["maps"]]
+
+    def whole():
+        vae(), unet(), aggregate()
+
+    steps = {"VAE encoder": vae, "UNet with capture": unet, "aggregation": aggregate,
+             "whole": whole}
+    row = {name: bs / timed(fn, device, max(1, args.repeats)) for name, fn in steps.items()}
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda"
+                                           else [])
+    with profile(activities=activities) as prof:
+        whole()
+        sync(device)
+    key = "cuda_time_total" if device.type == "cuda" else "cpu_time_total"
+    print(prof.key_averages().table(sort_by=key, row_limit=25, max_name_column_width=70))
+    torch.backends.cudnn.benchmark = True
+    row["whole, cudnn.benchmark"] = bs / timed(whole, device, max(2, args.repeats))
+    torch.backends.cudnn.benchmark = False
+    results["profile"] = dict(row, batch_size=bs)
+    print(f"\n## SA batch of {bs} on {device}, steps apart (images/s, best of "
+          f"{max(1, args.repeats)})")
+    for name, value in row.items():
+        print(f"{name}: {value:.2f}")
+
+
 PARTS = {"writer": bench_writer, "writer-steps": bench_writer_steps, "passes": bench_passes,
-         "agreement": bench_agreement, "capture": bench_capture, "compute": bench_compute}
+         "agreement": bench_agreement, "capture": bench_capture, "compute": bench_compute,
+         "profile": bench_profile}
 
 
 def main(argv=None) -> int:
+    from langseg.pipeline.extract import RuntimeOptions
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parts", default="writer,passes,agreement",
                         help=f"comma-separated, in order, from {','.join(PARTS)}")
@@ -471,15 +533,16 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2,
                         help="torch threads and store-writer threads")
-    parser.add_argument("--store-writer", default="threads", choices=["threads", "processes"],
-                        help="passes: who compresses and writes (models.store_writer)")
+    parser.add_argument("--loaders", type=int, nargs="+", default=[RuntimeOptions.loaders],
+                        help="passes: batches read and prepared ahead, one thread each (each "
+                             "value is run at each batch size)")
     parser.add_argument("--json", type=Path, help="write the results here (after every part)")
     args = parser.parse_args(argv)
     import torch
 
     torch.set_num_threads(args.threads)
     header = {"preset": args.preset, "device": args.device, "threads": args.threads,
-              "store_writer": args.store_writer,
+              "loaders": args.loaders,
               "torch": torch.__version__, "gpu": (torch.cuda.get_device_name(0)
                                                   if torch.cuda.is_available() else None)}
     print(" ".join(f"{k}={v}" for k, v in header.items()), flush=True)

@@ -2,14 +2,14 @@
 # GPU check of the extraction (issue #12), in one go, at most ~7 minutes on one H100:
 #   1. environment (torch, CUDA device), installing the wheels in .whl/ if there are any;
 #   2. the tests marked `gpu` (python -m pytest -m gpu), plus the codec/writer/attention tests;
-#   3. bench_extraction.py --device cuda on sd15-random: images/s per pass (SA, GT prompt, GEM)
-#      and per batch size end to end, peak GPU memory, the per-image CPU cost of SA writes, and
-#      the agreement of CUDA float16 with CPU float32 (SA error; AggGEM/DiffSegClust/SpecClust);
-#   4. the store writer at 16 workers (its steps apart: zstd, file writes, zarr; threads against
-#      writer processes: CPU cost and images/s),
-#      and the SA pass end to end with writer processes (models.store_writer: processes);
-#   5. the SA pass without the store (`compute`: the device's own ceiling per batch size), and
-#      end to end with 16 writer threads (`wide`).
+#   3. bench_extraction.py --device cuda on sd15-random, 16 threads (profiles/slurm's): images/s
+#      per pass (SA, GT prompt, GEM) and per batch size end to end, peak GPU memory, and the
+#      agreement of CUDA float16 with CPU float32 (SA error; AggGEM/DiffSegClust/SpecClust);
+#   4. the store writer at 1 and 16 threads: the per-image CPU cost of SA writes and images/s,
+#      and its steps apart (zstd, file writes, zarr);
+#   5. the SA pass as a GPU node runs it (`wide`, 16 threads): without the store (the device's
+#      own ceiling), its steps profiled (VAE, UNet, aggregation; the top kernels), and end to
+#      end with 1 and 2 loader threads, with where the main thread waited.
 # Each part runs under its own time limit; a failing part prints its error and the rest go on.
 # Results: printed, and written to $OUT (or a temporary folder): summary.txt, *.log, bench.json.
 #
@@ -27,11 +27,11 @@ SUMMARY="$OUTDIR/summary.txt"
 START=$(date +%s)
 
 if [ "$PRESET" = tiny ]; then  # dry run: small and quick
-    BATCH_SIZES="1 2"; IMAGES=6; BATCHES=2; WRITER_IMAGES=2; THREADS=2; WIDE=2; PROC_BS="2"
-    WIDE_BS=2; T_TESTS=600; T_BENCH=900; T_WRITER=300; T_PROCS=300; T_WIDE=300
+    BATCH_SIZES="1 2"; IMAGES=6; BATCHES=2; WRITER_IMAGES=2; THREADS=2; WIDE=2
+    WIDE_BS=2; WIDE_IMAGES=6; T_TESTS=600; T_BENCH=900; T_WRITER=300; T_WIDE=300
 else
-    BATCH_SIZES="1 8 16 32"; IMAGES=96; BATCHES=3; WRITER_IMAGES=16; THREADS=8; WIDE=16
-    PROC_BS="16 32"; WIDE_BS=32; T_TESTS=100; T_BENCH=260; T_WRITER=90; T_PROCS=110; T_WIDE=60
+    BATCH_SIZES="1 8 16 32"; IMAGES=96; BATCHES=3; WRITER_IMAGES=16; THREADS=16; WIDE=16
+    WIDE_BS=32; WIDE_IMAGES=192; T_TESTS=100; T_BENCH=260; T_WRITER=90; T_WIDE=120
 fi
 
 note() { echo "$*" | tee -a "$SUMMARY"; }
@@ -74,25 +74,21 @@ part tests "$T_TESTS" "$PY" -m pytest -q -p no:cacheprovider -m "gpu or not slow
     tests/test_attention.py tests/test_pipeline_extract_pipelining.py
 
 part bench "$T_BENCH" "$PY" benchmarks/bench_extraction.py --device "$DEVICE" --preset "$PRESET" \
-    --parts passes,agreement,writer --batch-sizes $BATCH_SIZES --images "$IMAGES" \
-    --batches "$BATCHES" --writer-images "$WRITER_IMAGES" --threads "$THREADS" \
+    --parts passes,agreement --batch-sizes $BATCH_SIZES --images "$IMAGES" \
+    --batches "$BATCHES" --threads "$THREADS" \
     --json "$OUTDIR/bench.json"
 
 part writer16 "$T_WRITER" "$PY" benchmarks/bench_extraction.py --device "$DEVICE" \
     --preset "$PRESET" --parts writer-steps,writer --writer-images "$WRITER_IMAGES" --threads "$WIDE" \
     --json "$OUTDIR/writer16.json"
 
-part procs "$T_PROCS" "$PY" benchmarks/bench_extraction.py --device "$DEVICE" --preset "$PRESET" \
-    --parts compute,passes --passes sd_sa --batch-sizes $PROC_BS --images "$IMAGES" \
-    --batches "$BATCHES" --threads "$THREADS" --store-writer processes --repeats 2 \
-    --json "$OUTDIR/procs.json"
-
 part wide "$T_WIDE" "$PY" benchmarks/bench_extraction.py --device "$DEVICE" --preset "$PRESET" \
-    --parts passes --passes sd_sa --batch-sizes $WIDE_BS --images "$IMAGES" \
-    --batches "$BATCHES" --threads "$WIDE" --json "$OUTDIR/wide.json"
+    --parts compute,profile,passes --passes sd_sa --batch-sizes $WIDE_BS \
+    --images "$WIDE_IMAGES" --batches 6 --threads "$WIDE" --loaders 1 2 --repeats 2 \
+    --json "$OUTDIR/wide.json"
 
 note "total: $(( $(date +%s) - START )) s; results in $OUTDIR"
-"$PY" - "$OUTDIR"/{bench,writer16,procs,wide}.json <<'EOF' | tee -a "$SUMMARY"
+"$PY" - "$OUTDIR"/{bench,writer16,wide}.json <<'EOF' | tee -a "$SUMMARY"
 import json, sys
 r = {"passes": [], "writer": {"rows": []}}
 for path in sys.argv[1:]:
@@ -102,20 +98,26 @@ for path in sys.argv[1:]:
         print(f"no results in {path}: {err}")
         continue
     print(path.rsplit("/", 1)[-1], "header:", part.get("header"), "failed:", part.get("failed"))
-    writer = f"{part['header']['threads']} {part['header'].get('store_writer', 'threads')}"
-    r["passes"] += [dict(p, **{"pass": f"{p['pass']} ({writer})"}) for p in part.get("passes", [])]
+    threads = part["header"]["threads"]
+    r["passes"] += [dict(p, **{"pass": f"{p['pass']} ({threads} thr, {p['loaders']} ld)"})
+                    for p in part.get("passes", [])]
     r.setdefault("compute", []).extend(part.get("compute", []))
     r["writer"]["rows"] += part.get("writer", {}).get("rows", [])
     r.setdefault("writer_steps", []).extend(part.get("writer_steps", []))
-    r.update({k: v for k, v in part.items() if k == "agreement"})
+    r.update({k: v for k, v in part.items() if k in ("agreement", "profile")})
 for p in r.get("passes", []):
     if not p.get("warmup"):
         gpu = p["peak_gpu_gib"]
-        print(f"{p['pass']:22s} bs={p['batch_size']:<3d} {p['images_per_s']:8.2f} images/s "
-              f"peak GPU {'-' if gpu is None else f'{gpu:.1f}'} GiB")
+        t = p["times"]
+        print(f"{p['pass']:24s} bs={p['batch_size']:<3d} {p['images_per_s']:8.2f} images/s "
+              f"peak GPU {'-' if gpu is None else f'{gpu:.1f}'} GiB; main thread waited "
+              f"{t['waiting_for_images']:.2f} s for images, {t['waiting_for_writer']:.2f} s for "
+              f"the writer, computed {t['computing']:.2f} s, closed {t['closing']:.2f} s")
 for c in r.get("compute", []):
     print(f"SA without the store bs={c['batch_size']:<3d} attention {c['attention']:.1f}, "
           f"+ encode {c['+ encode']:.1f}, + to host {c['+ to host']:.1f} images/s")
+if "profile" in r:
+    print("SA steps apart (images/s):", {k: round(v, 1) for k, v in r["profile"].items()})
 if "agreement" in r:
     print("agreement:", r["agreement"])
 for w in r.get("writer_steps", []):

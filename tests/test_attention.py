@@ -169,3 +169,35 @@ def test_sa_grouped_by_resolution_equals_the_per_layer_sum():
     assert all(torch.equal(m, c) for m, c in zip(maps, copies))  # inputs untouched
     with pytest.raises(ValueError, match="does not divide"):
         aggregate_self_attention([torch.full((9, 9), 1 / 9), torch.full((16, 16), 1 / 16)])
+
+
+@pytest.mark.parametrize(("r", "big"), [(32, 64), (8, 64), (3, 6), (1, 4)])
+def test_upsampling_rows_as_channels_matches_the_row_by_row_call(r, big):
+    from langseg.attention import _upsample_as_channels, upsample_key_axis
+
+    gen = torch.Generator().manual_seed(r)
+    layer = torch.rand(r * r, r * r, generator=gen) ** 3
+    layer = layer / layer.sum(1, keepdim=True)
+    rows = upsample_key_axis(layer, r, big)  # CPU: the report's call, bit for bit
+    expected = torch.nn.functional.interpolate(layer.reshape(r * r, 1, r, r), size=(big, big),
+                                               mode="bilinear", align_corners=False)
+    assert torch.equal(rows, expected.reshape(r * r, big * big))
+    channels = _upsample_as_channels(layer, r, big)
+    assert channels.shape == (r * r, big * big) and channels.is_contiguous()
+    torch.testing.assert_close(channels, rows, rtol=5e-7, atol=0)  # a few float32 ulps
+    # by hand, r = 1: every output value is the single input value
+    if r == 1:
+        assert torch.equal(channels, torch.ones(1, big * big))
+
+
+def test_upsampling_rows_as_channels_by_hand():
+    from langseg.attention import _upsample_as_channels
+
+    # one row, 2x2 keys [[0, 4], [8, 12]] -> 4x4, align_corners=False: source coordinate of
+    # output x is (x + 0.5) / 2 - 0.5 clamped at 0, so columns 0,1,2,3 take 0, .25, .75, 1 of
+    # the step from the left key to the right one
+    layer = torch.tensor([[0.0, 4.0, 8.0, 12.0]])
+    out = _upsample_as_channels(layer, 2, 4).reshape(4, 4)
+    top = torch.tensor([0.0, 1.0, 3.0, 4.0])
+    assert torch.equal(out[0], top) and torch.equal(out[3], top + 8)
+    assert torch.equal(out[1], top + 2) and torch.equal(out[2], top + 6)

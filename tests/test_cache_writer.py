@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from langseg.cache import (DEFAULT_SA_CODEC, ArraySpec, CacheError, EncodedSA, SACodec, encode_sa,
+from langseg.cache import (ArraySpec, CacheError, EncodedSA, SACodec, encode_sa,
                            open_store, sa_array_spec, write_store)
 from langseg.cache.codecs import encode_sa_tensor
 from langseg.cache.writer import PipelinedWriter, stage_on_host
@@ -112,28 +112,6 @@ def test_serial_pipelined_writer_calls_ready_then_writes_and_skips(tmp_path):
     assert reader.read("cosines", 2).tolist() == [2.0, 2.0]
 
 
-def test_a_writer_process_puts_chunks_into_the_store(tmp_path):
-    import os
-
-    from langseg.cache.writer import _put_in_process
-
-    # called here, in this process, so that the test sees what a writer process does
-    writer = _store(tmp_path / "s.zarr", SACodec.U8_POW06)
-    for i in (3, 0):  # image 0's cosines are all 0, the fill value: written all the same
-        chunks = writer.encode_chunks(i, sa=_sa(i), cosines=np.full((3, 4), i, np.float32))
-        pid, before, after = _put_in_process(str(tmp_path / "s.zarr"), i, chunks)
-        assert pid == os.getpid() and 0 <= before <= after
-        writer.mark_written(i, ["sa", "cosines"])
-    for i in (1, 2, 4, 5, 6):
-        writer.skip(i, "left out")
-    writer.close()
-    reader = open_store(tmp_path / "s.zarr", expected=MANIFEST)
-    for i in (3, 0):
-        np.testing.assert_array_equal(reader.read_encoded_sa(i).values,
-                                      encode_sa(_sa(i), SACodec.U8_POW06).values)
-        assert reader.read("cosines", i).tolist() == [[float(i)] * 4] * 3
-
-
 def _cosines_store(path: Path, n: int = 4):
     return write_store(path, manifest=MANIFEST, image_ids=IDS[:n],
                        arrays={"cosines": ArraySpec(shape=(2,), dtype="float32")})
@@ -144,8 +122,7 @@ def test_settings_at_their_limits(tmp_path):
     piped = PipelinedWriter(writer, threads=2)
     assert (piped.threads, piped.max_pending) == (2, 16)
     piped._shutdown()  # nothing written: stop the threads, leave the store incomplete
-    for kwargs in ({"threads": 1, "max_pending": 1}, {"threads": 1, "processes": True}):
-        PipelinedWriter(_cosines_store(tmp_path / "t.zarr"), **kwargs)._shutdown()
+    PipelinedWriter(_cosines_store(tmp_path / "t.zarr"), threads=1, max_pending=1)._shutdown()
     with pytest.raises(ValueError, match="max_pending >= 1, got 1 and 0"):
         PipelinedWriter(writer, threads=1, max_pending=0)
 
@@ -201,48 +178,21 @@ def test_an_exception_in_the_with_block_drops_the_queued_images(tmp_path):
     assert written == ["0"]  # the running image finished, the queued ones were cancelled
 
 
-# ------------------------------------------------------------- writer processes
-@pytest.mark.parametrize("codec", [DEFAULT_SA_CODEC, SACodec.FP16_ZSTD])
-def test_writer_processes_give_the_serial_store_byte_for_byte(tmp_path, codec):
-    with _store(tmp_path / "serial.zarr", codec) as serial:
-        for i in range(len(IDS)):
-            serial.write(i, sa=_sa(i), cosines=np.full((3, 4), i, np.float32))
-    with PipelinedWriter(_store(tmp_path / "procs.zarr", codec), threads=2, max_pending=3,
-                         processes=True) as piped:
-        for i in reversed(range(len(IDS))):
-            piped.submit(i, sa=_sa(i), cosines=np.full((3, 4), i, np.float32))
-    serial_files = _files(tmp_path / "serial.zarr")
-    assert len(serial_files) > 2 * len(IDS)  # every chunk of every array plus metadata
-    assert _files(tmp_path / "procs.zarr") == serial_files
-    reader = open_store(tmp_path / "procs.zarr", expected=MANIFEST)
-    np.testing.assert_array_equal(reader.read("cosines", 4), np.full((3, 4), 4, np.float32))
+def test_blocked_seconds_count_the_waits_for_room_and_the_serial_writes(tmp_path):
+    import threading
+    import time
 
+    def slow():
+        threading.Event().wait(0.2)
 
-def test_a_failure_in_a_writer_process_surfaces_and_the_store_stays_incomplete(tmp_path):
-    writer = _store(tmp_path / "s.zarr", DEFAULT_SA_CODEC)
-    (tmp_path / "s.zarr" / "cosines" / "zarr.json").unlink()  # the processes cannot open it
-    piped = PipelinedWriter(writer, threads=2, processes=True)
-    for i in range(len(IDS)):
-        piped.submit(i, sa=_sa(i), cosines=np.zeros((3, 4), np.float32))
-    with pytest.raises(Exception, match="cosines"):
-        piped.close()
-    with pytest.raises(CacheError, match="incomplete"):
-        open_store(tmp_path / "s.zarr", expected=MANIFEST)
-
-
-def test_processes_need_threads():
-    with pytest.raises(ValueError, match="with processes"):
-        PipelinedWriter(None, threads=0, processes=True)
-
-
-def test_cpu_of_the_writer_processes_is_counted(tmp_path):
-    with PipelinedWriter(_store(tmp_path / "p.zarr", DEFAULT_SA_CODEC), threads=2,
-                         processes=True) as piped:
-        for i in range(len(IDS)):
-            piped.submit(i, sa=_sa(i), cosines=np.zeros((3, 4), np.float32))
-        piped.wait()
-        assert piped.process_cpu_seconds > 0
-    with PipelinedWriter(_store(tmp_path / "t.zarr", DEFAULT_SA_CODEC), threads=2) as piped:
-        for i in range(len(IDS)):
-            piped.submit(i, sa=_sa(i), cosines=np.zeros((3, 4), np.float32))
-    assert piped.process_cpu_seconds == 0
+    with PipelinedWriter(_cosines_store(tmp_path / "s.zarr", 3), threads=1,
+                         max_pending=1) as piped:
+        piped.submit(0, ready=slow, cosines=np.zeros(2, np.float32))
+        assert piped.blocked_seconds == 0  # room for one: returned at once
+        start = time.perf_counter()
+        piped.submit(1, cosines=np.zeros(2, np.float32))  # waits for image 0
+        assert 0.1 < piped.blocked_seconds <= time.perf_counter() - start
+        piped.submit(2, cosines=np.zeros(2, np.float32))
+    with PipelinedWriter(_cosines_store(tmp_path / "t.zarr", 1), threads=0) as serial:
+        serial.submit(0, ready=slow, cosines=np.zeros(2, np.float32))
+        assert serial.blocked_seconds > 0.1  # serial: the write itself held the caller

@@ -104,3 +104,16 @@ def test_pipelined_cuda_sa_job_writes_the_device_encoding(tmp_path, tiny_cuda):
         # case the GPU's reductions are not deterministic)
         assert np.mean(got.values != expected.values) < 1e-4
         np.testing.assert_allclose(got.row_scale, expected.row_scale, rtol=1e-3)
+
+
+def test_cuda_upsampling_of_the_key_axis_matches_the_cpu_call():
+    from langseg.attention import upsample_key_axis
+
+    gen = torch.Generator().manual_seed(0)
+    for r in (32, 16, 8):
+        layer = torch.rand(r * r, r * r, generator=gen) ** 4
+        layer = layer / layer.sum(1, keepdim=True)
+        on_cuda = upsample_key_axis(layer.cuda(), r, 64)
+        assert on_cuda.is_cuda and on_cuda.is_contiguous()
+        torch.testing.assert_close(on_cuda.cpu(), upsample_key_axis(layer, r, 64),
+                                   rtol=1e-6, atol=1e-12)

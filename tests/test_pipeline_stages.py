@@ -21,7 +21,6 @@ from langseg.config import validate_config
 from langseg.data import read_index, write_demo_dataset
 from langseg.params import Device, Method
 from langseg.pipeline.evaluate import evaluate_method
-from langseg.cache.writer import StoreWriterKind
 from langseg.pipeline.extract import RuntimeOptions, extract_shard, gt_class_ids, pad_gt_attention
 from langseg.pipeline.report import figure2_selection, write_all_tables
 from langseg.pipeline.segment import image_inputs, segment_shard
@@ -94,10 +93,9 @@ def test_extraction_stores_hold_the_params_and_the_shapes(run):
         assert np.all(stored[len(want):] == -1)
 
 
-def test_writer_processes_store_the_same_bytes_as_the_job_threads(run, tmp_path):
+def test_more_writer_threads_and_loaders_store_the_same_bytes(run, tmp_path):
     base, plan, paths = run
-    runtime = RuntimeOptions(device=Device.CPU, batch_size=2, threads=1,  # torch as in run
-                             store_writer=StoreWriterKind.PROCESSES)
+    runtime = RuntimeOptions(device=Device.CPU, batch_size=2, threads=1, loaders=3)
     extract_shard(params=plan.extraction_params("demo", "sd_sa"), index_path=paths["index"],
                   shard="000", gt_path=None, store_path=tmp_path / "sd_sa.zarr", runtime=runtime,
                   log=LOG)
@@ -105,8 +103,8 @@ def test_writer_processes_store_the_same_bytes_as_the_job_threads(run, tmp_path)
     def files(root):
         return {str(f.relative_to(root)): f.read_bytes() for f in root.rglob("*") if f.is_file()}
 
-    threads = files(paths["sd_sa"])
-    assert len(threads) > 4 and files(tmp_path / "sd_sa.zarr") == threads
+    reference = files(paths["sd_sa"])
+    assert len(reference) > 4 and files(tmp_path / "sd_sa.zarr") == reference
 
 
 def test_sd_gt_timestep_follows_the_fidelity(run):

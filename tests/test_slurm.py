@@ -103,9 +103,13 @@ def _copy_workflow(dest: Path) -> Path:
 
 
 def _profile_threads() -> list[str]:
-    """``--set-threads`` arguments equal to profiles/slurm's, so both runs compute alike."""
+    """``--set-threads`` arguments for both runs: profiles/slurm's, capped at this machine's
+    CPUs (the test cluster's one node has no more; a GPU node's 16 would never be scheduled), so
+    both runs compute alike."""
     threads = yaml.safe_load(SLURM_PROFILE.read_text()).get("set-threads") or {}
-    return ["--set-threads", *(f"{rule}={n}" for rule, n in threads.items())] if threads else []
+    cpus = os.cpu_count() or 1
+    return ["--set-threads", *(f"{rule}={min(n, cpus)}" for rule, n in threads.items())] \
+        if threads else []
 
 
 def _parse_scontrol_line(line: str) -> dict[str, str]:
@@ -295,7 +299,7 @@ def _run_both(tmp_path_factory, name: str) -> dict:
     slurm_log = slurm_root / "snakemake_slurm.log"
     # CI-size polling: first status check after 2 s (profile: 10 s), then every 2 s + back-off
     args = ["--profile", "profiles/slurm", "--slurm-init-seconds-before-status-checks", "2",
-            "--seconds-between-status-checks", "2", "tables"]
+            "--seconds-between-status-checks", "2", "tables", *_profile_threads()]
     deadline = time.monotonic() + RUN_TIMEOUT_S
     with slurm_log.open("w") as out:
         proc = subprocess.Popen([sys.executable, "-m", "snakemake", *args], cwd=slurm_root,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,8 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from langseg.cache.writer import PipelinedWriter, StoreWriterKind
-from langseg.schemas import schema_default
+from langseg.cache.writer import PipelinedWriter
 from langseg.params import DatasetKind, Device, Fidelity, Preset
 from langseg.pipeline.stages import load_gt
 from langseg.progress import job_summary, track
@@ -37,22 +37,21 @@ class RuntimeOptions:
         threads: the job's CPU threads: torch's compute threads and the store writer's threads.
         max_gpu_memory: GiB of GPU memory this process may use (``None``: all); on CUDA a batch
             that does not fit is split in halves (and later batches with it).
-        store_writer: compress and write on the job's threads or in as many writer processes.
+        loaders: batches read and prepared ahead, each on its own prefetch thread (2: one
+            thread alone could not keep up with the SA pass on an H200, docs/performance.md).
     """
 
     device: Device
     batch_size: int
     threads: int
     max_gpu_memory: float | None = None
-    store_writer: StoreWriterKind = StoreWriterKind.THREADS
+    loaders: int = 2
 
     @classmethod
     def from_config(cls, config: Mapping, *, threads: int) -> RuntimeOptions:
         models = config["models"]
         return cls(device=Device(models["device"]), batch_size=models["batch_size"],
-                   threads=threads, max_gpu_memory=models.get("max_gpu_memory"),
-                   store_writer=StoreWriterKind(models.get(
-                       "store_writer", schema_default("models", "store_writer"))))
+                   threads=threads, max_gpu_memory=models.get("max_gpu_memory"))
 
 
 @dataclass
@@ -102,9 +101,11 @@ def extract_shard(*, params: Mapping, index_path, shard: str, gt_path, store_pat
     source = params["source"]
     start = time.perf_counter()
     job = open_job(params, image_ids, labels, store_path, runtime, clip_store=clip_store)
-    run_job(job, paths, runtime.batch_size, desc=f"{source} {Path(store_path).stem}", log=log)
+    times = run_job(job, paths, runtime.batch_size, desc=f"{source} {Path(store_path).stem}",
+                    log=log, loaders=runtime.loaders)
     log.info(job_summary(f"extract {source} {Path(store_path).stem}", len(paths),
-                         time.perf_counter() - start, device=str(resolve_device(runtime.device))))
+                         time.perf_counter() - start, device=str(resolve_device(runtime.device)),
+                         **times.as_log_fields()))
 
 
 def open_job(params: Mapping, image_ids: Sequence[str], labels: Sequence[np.ndarray],
@@ -127,15 +128,48 @@ def open_job(params: Mapping, image_ids: Sequence[str], labels: Sequence[np.ndar
     return opener(params, image_ids, labels, store_path, runtime, model)
 
 
+@dataclass
+class JobTimes:
+    """Where one :func:`run_job` spent its wall time, in seconds, as seen by its main thread.
+
+    ``waiting_for_images``: for the prefetch threads' next batch (reading or preparing caps the
+    job); ``computing``: running the model and queueing the writes; ``waiting_for_writer``: for
+    room in the writer's queue (compressing or writing caps the job); ``closing``: for the last
+    writes and the manifest after the last batch.
+    """
+
+    waiting_for_images: float = 0.0
+    computing: float = 0.0
+    waiting_for_writer: float = 0.0
+    closing: float = 0.0
+
+    def as_log_fields(self) -> dict[str, str]:
+        """``{"waited_images": "1.2s", ...}`` for :func:`langseg.progress.job_summary`."""
+        return {"waited_images": f"{self.waiting_for_images:.2f}s",
+                "computing": f"{self.computing:.2f}s",
+                "waited_writer": f"{self.waiting_for_writer:.2f}s",
+                "closing": f"{self.closing:.2f}s"}
+
+
 def run_job(job: ShardJob, paths: Sequence, batch_size: int, *, desc: str,
-            log: logging.Logger | None = None) -> None:
+            log: logging.Logger | None = None, loaders: int = 1) -> JobTimes:
     """Read, compute and write every image (``paths[i]`` is image ``i`` of the store) in
-    batches; reading the next batch, computing this one and writing earlier ones overlap. On
-    return the store is closed and complete; on an error it stays incomplete."""
+    batches; reading the next batches, computing this one and writing earlier ones overlap. On
+    return the store is closed and complete; on an error it stays incomplete.
+
+    Args:
+        loaders: batches read and prepared ahead, each on its own prefetch thread (>= 1).
+
+    Returns:
+        where the time went (:class:`JobTimes`).
+    """
     from langseg.data import CorruptFileError, load_image
 
+    if loaders < 1:
+        raise ValueError(f"run_job: loaders must be >= 1, got {loaders}")
     batches = [list(range(i, min(i + batch_size, len(paths))))
                for i in range(0, len(paths), batch_size)]
+    times = JobTimes()
 
     def load(batch):  # -> (kept indices, prepared images, [(index, reason)] of undecodable ones)
         kept, images, skipped = [], [], []
@@ -147,20 +181,30 @@ def run_job(job: ShardJob, paths: Sequence, batch_size: int, *, desc: str,
                 skipped.append((i, str(err)))
         return kept, (job.prepare(images) if kept else None), skipped
 
-    with job.writer, ThreadPoolExecutor(1, thread_name_prefix="prefetch") as prefetch:
-        upcoming = prefetch.submit(load, batches[0]) if batches else None
+    with job.writer, ThreadPoolExecutor(loaders, thread_name_prefix="prefetch") as prefetch:
+        upcoming = deque(prefetch.submit(load, batch) for batch in batches[:loaders])
         for k, _batch in enumerate(track(batches, total=len(paths), count=len, desc=desc,
                                         logger=log)):
-            kept, prepared, skipped = upcoming.result()
-            if k + 1 < len(batches):
-                upcoming = prefetch.submit(load, batches[k + 1])
+            clock = time.perf_counter()
+            kept, prepared, skipped = upcoming.popleft().result()
+            if k + loaders < len(batches):
+                upcoming.append(prefetch.submit(load, batches[k + loaders]))
+            blocked = job.writer.blocked_seconds
+            times.waiting_for_images += time.perf_counter() - clock
+            clock = time.perf_counter()
             for index, reason in skipped:
                 if log is not None:
                     log.warning("skipped image %d (%s): %s", index, paths[index], reason)
                 job.writer.skip(index, reason)
             if kept:
                 job.write_batch(kept, prepared)
+            waited = job.writer.blocked_seconds - blocked
+            times.waiting_for_writer += waited
+            times.computing += time.perf_counter() - clock - waited
+        clock = time.perf_counter()
     # leaving the block waited for every write and closed the store (manifest last)
+    times.closing = time.perf_counter() - clock
+    return times
 
 
 def limit_gpu_memory(runtime: RuntimeOptions) -> None:
@@ -225,11 +269,9 @@ def latent_pixels(sd) -> int:
 
 
 def _pipelined(store, runtime: RuntimeOptions) -> PipelinedWriter:
-    """The store's writer with ``runtime.threads`` threads (and as many writer processes if
-    ``runtime.store_writer`` says so), two batches of images queued."""
+    """The store's writer with ``runtime.threads`` threads, two batches of images queued."""
     return PipelinedWriter(store, threads=max(1, runtime.threads),
-                           max_pending=2 * runtime.batch_size,
-                           processes=runtime.store_writer is StoreWriterKind.PROCESSES)
+                           max_pending=2 * runtime.batch_size)
 
 
 def _gem_job(params, image_ids, labels, store_path, runtime, clip=None) -> ShardJob:
