@@ -200,7 +200,7 @@ def _fake_listing(monkeypatch, n_images: int) -> None:
 
 
 def test_paper_plan_paths_are_module_paths(monkeypatch):
-    _fake_listing(monkeypatch, 130)  # shards of 64: 000, 001, 002
+    _fake_listing(monkeypatch, 1100)  # shards of 512: 000, 001, 002
     config = _load("config/paper.yaml")
     config.update(backends=["gem", "sclip"], methods=[*config["methods"], "aggsd-zs"])
     plan = WorkflowPlan.from_config(validate_config(config))
