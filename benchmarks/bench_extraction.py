@@ -72,6 +72,15 @@ def peak_rss_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
 
 
+def bench_device(args):
+    """``--device`` as a ``torch.device`` (``auto``: CUDA if there is one)."""
+    import torch
+
+    if args.device != "auto":
+        return torch.device(args.device)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
 def sync(device) -> None:
     import torch
 
@@ -235,10 +244,8 @@ def _one_pass(args, device, source: str, loaded, paths, labels, store: Path, bs:
 
 
 def bench_passes(args, results: dict) -> None:
-    import torch
 
-    device = torch.device(args.device if args.device != "auto" else
-                          ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = bench_device(args)
     rows = results.setdefault("passes", [])
     runs = [(args.batch_sizes[0], args.loaders[0], True)]  # the first run warms up
     runs += [(bs, loaders, False) for bs in args.batch_sizes for loaders in args.loaders]
@@ -312,8 +319,7 @@ def bench_agreement(args, results: dict) -> None:
     from langseg.models.sd import preprocess_images
     from langseg.params import DatasetKind, Method
 
-    device = torch.device(args.device if args.device != "auto" else
-                          ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = bench_device(args)
     low = torch.float16 if device.type == "cuda" else torch.bfloat16
     images = random_images(args.agreement_images, seed=11)
     pixels = preprocess_images(images, "report")
@@ -371,8 +377,7 @@ def bench_capture(args, results: dict) -> None:
     from langseg.attention import aggregate_self_attention
     from langseg.models.sd import encode_latents, noisy_latents, preprocess_images, run_pass
 
-    sd = model("sd", args.preset, args.device if args.device != "auto" else
-               ("cuda" if torch.cuda.is_available() else "cpu"))
+    sd = model("sd", args.preset, bench_device(args).type)
     images = random_images(args.batch_sizes[0], seed=0)
     empty = list(sd.tokenizer("")["input_ids"])
     with torch.inference_mode():
@@ -415,8 +420,7 @@ def bench_compute(args, results: dict) -> None:
     from langseg.cache.writer import stage_on_host
     from langseg.models.sd import preprocess_images, self_attention_batch
 
-    device = torch.device(args.device if args.device != "auto" else
-                          ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = bench_device(args)
     sd = model("sd", args.preset, device.type)
     rows = []
     for bs in args.batch_sizes:
@@ -466,8 +470,7 @@ def bench_profile(args, results: dict) -> None:
     from langseg.attention import aggregate_self_attention
     from langseg.models.sd import encode_latents, preprocess_images, run_pass
 
-    device = torch.device(args.device if args.device != "auto" else
-                          ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = bench_device(args)
     sd = model("sd", args.preset, device.type)
     bs = args.batch_sizes[0]
     pixels = preprocess_images(random_images(bs, seed=1), "report").to(sd.device)
