@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import re
 
 import naive_reference as ref
 import numpy as np
@@ -93,9 +94,10 @@ def test_extraction_stores_hold_the_params_and_the_shapes(run):
         assert np.all(stored[len(want):] == -1)
 
 
-def test_more_writer_threads_and_loaders_store_the_same_bytes(run, tmp_path):
+def test_more_writer_threads_and_loaders_store_the_same_bytes(run, tmp_path, caplog):
     base, plan, paths = run
     runtime = RuntimeOptions(device=Device.CPU, batch_size=2, threads=1, loaders=3)
+    caplog.set_level(logging.INFO, logger=LOG.name)
     extract_shard(params=plan.extraction_params("demo", "sd_sa"), index_path=paths["index"],
                   shard="000", gt_path=None, store_path=tmp_path / "sd_sa.zarr", runtime=runtime,
                   log=LOG)
@@ -105,6 +107,10 @@ def test_more_writer_threads_and_loaders_store_the_same_bytes(run, tmp_path):
 
     reference = files(paths["sd_sa"])
     assert len(reference) > 4 and files(tmp_path / "sd_sa.zarr") == reference
+    summary = caplog.records[-1].getMessage()  # where the job's time went
+    assert summary.startswith("extract sd_sa sd_sa: 2 images in ")
+    assert re.search(r" loading=\d+\.\d\ds waited_images=\d+\.\d\ds computing=\d+\.\d\ds "
+                     r"waited_writer=\d+\.\d\ds closing=\d+\.\d\ds$", summary), summary
 
 
 def test_sd_gt_timestep_follows_the_fidelity(run):

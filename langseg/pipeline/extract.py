@@ -101,11 +101,12 @@ def extract_shard(*, params: Mapping, index_path, shard: str, gt_path, store_pat
     source = params["source"]
     start = time.perf_counter()
     job = open_job(params, image_ids, labels, store_path, runtime, clip_store=clip_store)
+    opened = time.perf_counter()
     times = run_job(job, paths, runtime.batch_size, desc=f"{source} {Path(store_path).stem}",
                     log=log, loaders=runtime.loaders)
     log.info(job_summary(f"extract {source} {Path(store_path).stem}", len(paths),
                          time.perf_counter() - start, device=str(resolve_device(runtime.device)),
-                         **times.as_log_fields()))
+                         loading=f"{opened - start:.2f}s", **times.as_log_fields()))
 
 
 def open_job(params: Mapping, image_ids: Sequence[str], labels: Sequence[np.ndarray],
