@@ -490,7 +490,9 @@ def bench_profile(args, results: dict) -> None:
             return [aggregate_self_attention(m) for m in state["maps"]]
 
     def whole():
-        vae(), unet(), aggregate()
+        vae()
+        unet()
+        aggregate()
 
     steps = {"VAE encoder": vae, "UNet with capture": unet, "aggregation": aggregate,
              "whole": whole}

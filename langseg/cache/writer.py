@@ -28,7 +28,6 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-
 from langseg.cache.store import StoreWriter
 
 if TYPE_CHECKING:

@@ -153,7 +153,8 @@ class JobTimes:
 
 
 def run_job(job: ShardJob, paths: Sequence, batch_size: int, *, desc: str,
-            log: logging.Logger | None = None, loaders: int = 1) -> JobTimes:
+            log: logging.Logger | None = None,
+            loaders: int = RuntimeOptions.loaders) -> JobTimes:
     """Read, compute and write every image (``paths[i]`` is image ``i`` of the store) in
     batches; reading the next batches, computing this one and writing earlier ones overlap. On
     return the store is closed and complete; on an error it stays incomplete.
