@@ -133,6 +133,7 @@ def test_run_job_times_where_the_main_thread_waited(tmp_path):
     times = run_job(job, paths, 2, desc="test")
     # 4 writes of 0.1 s, one at a time: the main thread waits for 2-3 of them, close for the last
     assert times.waiting_for_writer > 0.15 and times.closing > 0.05
+    assert times.computing < times.waiting_for_writer / 2  # the waits are not computing
     fields = times.as_log_fields()
     assert list(fields) == ["waited_images", "computing", "waited_writer", "closing"]
     assert fields["waited_writer"] == f"{times.waiting_for_writer:.2f}s"
